@@ -11,9 +11,10 @@ written: change it, run this script, commit both.
 
 Storage: npm's package entries are mostly the same across combinations, so
 each distinct entry (path and metadata) is stored once, one per line, and each
-combination lists the entries it uses. The template rebuilds the exact file
-npm wrote (see the package-lock.json template); this script checks that it
-does before saving anything.
+combination lists the entries it uses; `resolved` is left out wherever it is
+the registry's standard tarball URL, which the template derives again. The
+template rebuilds the exact file npm wrote (see the package-lock.json
+template); this script checks that it does before saving anything.
 
 Usage: python tools/refresh_node_lockfiles.py  (needs npm and the npm registry)
 """
@@ -36,6 +37,7 @@ PACKAGE_JSON = "template/{% if language == 'node' %}package.json{% endif %}.jinj
 OUTPUT = ROOT / "includes" / "node" / "lockfiles.json"
 # The name every stored lockfile carries; the template puts the service's name in its place.
 PLACEHOLDER = "service-name"
+REGISTRY = "https://registry.npmjs.org/"
 
 
 def combinations() -> list[dict[str, str]]:
@@ -43,7 +45,9 @@ def combinations() -> list[dict[str, str]]:
     questions = yaml.safe_load((ROOT / "copier.yml").read_text())
 
     def values(key: str) -> list[str]:
-        return [v["value"] if isinstance(v, dict) else v for v in questions[key]["choices"].values()]
+        return [
+            v["value"] if isinstance(v, dict) else v for v in questions[key]["choices"].values()
+        ]
 
     frameworks = [
         choice["value"]
@@ -57,13 +61,14 @@ def combinations() -> list[dict[str, str]]:
 
 
 def key(answers: dict[str, str]) -> str:
-    """The name a combination is stored under (the template builds the same)."""
+    """Name a combination is stored under (the template builds the same)."""
     return f"{answers['framework']}-{answers['database']}-{answers['cache']}"
 
 
 def render_package_json(answers: dict[str, str]) -> str:
-    """The template's package.json for one combination."""
-    env = jinja2.Environment(
+    """Render the template's package.json for one combination."""
+    # Renders JSON, not HTML: nothing to escape.
+    env = jinja2.Environment(  # noqa: S701
         loader=jinja2.FileSystemLoader(ROOT),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -79,7 +84,17 @@ def resolve(package_json: str) -> str:
     with tempfile.TemporaryDirectory(prefix="prodready-lock-") as tmp:
         (Path(tmp) / "package.json").write_text(package_json)
         subprocess.run(
-            ["npm", "install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"],
+            [
+                "npm",
+                "install",
+                "--package-lock-only",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                # The standard lockfile whatever the local .npmrc says: tarball URLs included.
+                "--lockfile-version=3",
+                "--omit-lockfile-registry-resolved=false",
+            ],
             cwd=tmp,
             check=True,
             stdout=subprocess.DEVNULL,
@@ -87,13 +102,35 @@ def resolve(package_json: str) -> str:
         return (Path(tmp) / "package-lock.json").read_text()
 
 
+def tarball_url(path: str, version: str) -> str:
+    """Return the tarball URL npm records as `resolved` for a package path and version."""
+    name = path.rsplit("node_modules/", 1)[-1]
+    return f"{REGISTRY}{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"
+
+
+def shrink(path: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """Drop `resolved` where it is the registry's standard URL (the template derives it)."""
+    if entry.get("resolved") == tarball_url(path, entry["version"]):
+        return {k: v for k, v in entry.items() if k != "resolved"}
+    return entry
+
+
+def expand(path: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """Inverse of shrink, in npm's key order: version, resolved, then the rest."""
+    if "resolved" in entry:
+        return entry
+    full = {"version": entry["version"], "resolved": tarball_url(path, entry["version"])}
+    full.update((k, v) for k, v in entry.items() if k != "version")
+    return full
+
+
 def rebuild(data: dict[str, Any], name: str) -> str:
-    """The lockfile text for one stored combination (what the template renders)."""
+    """Return the lockfile text of one stored combination (what the template renders)."""
     lock = data["lockfiles"][name]
     packages: dict[str, Any] = {"": lock["root"]}
     for index in lock["packages"]:
         path, entry = data["packages"][index]
-        packages[path] = entry
+        packages[path] = expand(path, entry)
     document = {
         "name": lock["root"]["name"],
         "version": lock["root"]["version"],
@@ -125,7 +162,10 @@ def dump(data: dict[str, Any]) -> str:
 def main() -> int:
     """Resolve every combination, check the stored form rebuilds each lockfile, save."""
     data: dict[str, Any] = {
-        "_comment": "Generated by tools/refresh_node_lockfiles.py from the package.json template; do not edit.",
+        "_comment": (
+            "Generated by tools/refresh_node_lockfiles.py from the package.json template;"
+            " do not edit."
+        ),
         "lockfiles": {},
         "packages": [],
     }
@@ -142,10 +182,11 @@ def main() -> int:
         for path, entry in packages.items():
             if path == "":
                 continue
-            identity = json.dumps([path, entry], sort_keys=True)
+            stored = shrink(path, entry)
+            identity = json.dumps([path, stored], sort_keys=True)
             if identity not in index:
                 index[identity] = len(data["packages"])
-                data["packages"].append([path, entry])
+                data["packages"].append([path, stored])
             used.append(index[identity])
         data["lockfiles"][name] = {"root": packages[""], "packages": used}
 
