@@ -27,9 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from helpers import copy_template, render, stacks  # noqa: E402
-from servers import Postgres, Redis, free_port  # noqa: E402
-from service_runner import Service, container_command, run_step  # noqa: E402
+from helpers import copy_template, render, stacks
+from servers import Postgres, Redis, free_port
+from service_runner import Service, container_command, run_step
 
 TOKEN = "benchmark-health-token-0123"
 
@@ -146,7 +146,7 @@ def wait_root(service: Service) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(service.base_url + "/", timeout=1):  # noqa: S310
+            with urllib.request.urlopen(service.base_url + "/", timeout=1):
                 return
         except OSError:
             time.sleep(0.2)
