@@ -158,3 +158,14 @@ def test_update_rejects_unknown_answer_keys(
 ) -> None:
     result = cli(capsys, "update", project, "--defaults", "--data", "colour=blue")
     assert_one_line_error(result, "unknown answer key 'colour'")
+
+
+def test_update_needs_a_versioned_template(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path
+) -> None:
+    # A wheel's bundled template (like this plain copy) records no _commit.
+    project = tmp_path / "svc"
+    assert cli(capsys, "new", project, "--defaults", "--template", template_src).code == 0
+    git_init_commit(project)
+    result = cli(capsys, "update", project, "--defaults")
+    assert_one_line_error(result, "is not a git repository", "--template")

@@ -245,6 +245,11 @@ def update_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
     src = recorded.get("_src_path")
     if not isinstance(src, str) or not src:
         raise NotAProjectError(f"{path / ANSWERS_FILE} records no template source (_src_path)")
+    if not recorded.get("_commit"):
+        raise UpdateError(
+            f"{path} was rendered from {src}, which is not a git repository, so there is no "
+            "version to update from; render with --template <git repo or URL> to allow updates"
+        )
     answers = dict(data or {})
     if not is_remote(src):
         if not Path(src).expanduser().is_dir():
