@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from helpers import (
     CliResult,
+    answers_file,
     assert_one_line_error,
     build_tree,
     cli,
@@ -156,3 +158,43 @@ def test_new_nested_destination_is_created_in_one_piece(
     assert result.code == 0, result.err
     assert (dst / ".copier-answers.yml").is_file()
     assert sorted(p.name for p in dst.parent.iterdir()) == ["svc"]
+
+
+def test_skip_existing_still_records_this_render(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path
+) -> None:
+    # The answers file describes the render; keeping a stale one would mislead `update`.
+    dst = tmp_path / "svc"
+    assert new(capsys, template_src, dst).code == 0
+    result = new(capsys, template_src, dst, "--skip-existing", "--data", "port=4000")
+    assert result.code == 0, result.err
+    assert answers_file(dst)["port"] == 4000
+
+
+def test_existing_destination_is_not_staged_in_its_parent(
+    capsys: pytest.CaptureFixture[str],
+    template_src: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Rendering into `.` must not need write access to the folder above it
+    # (chmod cannot show that when the tests run as root, so watch mkdtemp).
+    import tempfile
+
+    import prodready._main
+
+    staged_in: list[Path] = []
+
+    def spy(*args: Any, **kwargs: Any) -> str:
+        made = real(*args, **kwargs)
+        staged_in.append(Path(made).parent)
+        return made
+
+    real = tempfile.mkdtemp
+    monkeypatch.setattr(prodready._main.tempfile, "mkdtemp", spy)
+    dst = tmp_path / "parent" / "svc"
+    dst.mkdir(parents=True)
+    assert new(capsys, template_src, dst).code == 0
+    assert staged_in
+    assert dst.parent not in staged_in
+    assert (dst / ".copier-answers.yml").is_file()

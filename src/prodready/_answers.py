@@ -116,7 +116,10 @@ def copier_errors(data: Mapping[str, Any], src: str, error: type[UserError]) -> 
     try:
         yield
     except ValueError as exc:
-        raise _from_value_error(str(exc), data, src) from None
+        translated = _from_value_error(str(exc), data, src)
+        if translated is None:
+            raise
+        raise translated from None
     except UserMessageError as exc:
         raise error(_one_line(str(exc))) from None
     except ProcessExecutionError as exc:
@@ -125,8 +128,8 @@ def copier_errors(data: Mapping[str, Any], src: str, error: type[UserError]) -> 
         raise TemplateError(f"cannot fetch template {src}: {why}") from None
 
 
-def _from_value_error(message: str, data: Mapping[str, Any], src: str) -> Exception:
-    """Translate one of Copier's ValueErrors (unknown ones come back unchanged)."""
+def _from_value_error(message: str, data: Mapping[str, Any], src: str) -> UserError | None:
+    """Translate one of Copier's ValueErrors (None for any other ValueError: a bug)."""
     for pattern in (_VALIDATION, _CHOICE):
         match = pattern.match(message)
         if match:
@@ -148,7 +151,7 @@ def _from_value_error(message: str, data: Mapping[str, Any], src: str) -> Except
         return TemplateError(f"unknown template version {match['ref']!r} in {src}")
     if message == "Local template must be a directory.":
         return TemplateError(f"template not found: {src} is not a directory")
-    return ValueError(message)
+    return None
 
 
 def _literal_list(text: str) -> list[Any]:

@@ -158,7 +158,7 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
     if dst.exists() and not pretend:
         _refuse_dirty(dst)
 
-    stage_root = Path(tempfile.mkdtemp(prefix=f".prodready-{dst.name}-", dir=_existing(dst.parent)))
+    stage_root = _staging_root(dst)
     try:
         staged = stage_root / dst.name
         with copier_errors(answers, src, TemplateError), warnings.catch_warnings():
@@ -176,15 +176,13 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
         if questions is None:
             check_answers(answers, worker.template.questions_data)
         recorded = _read_answers(staged)
-        plan = make_plan(staged, dst, overwrite=overwrite, skip_existing=skip_existing)
+        plan = make_plan(
+            staged, dst, overwrite=overwrite, skip_existing=skip_existing, record=ANSWERS_FILE
+        )
         message = _render_message(worker.template.message_after_copy, worker.answers.combined)
         if not pretend:
             raise_on_conflicts(plan, dst)
-            if dst.exists():
-                apply_plan(plan, staged, dst)
-            else:
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                staged.rename(dst)
+            _write(plan, staged, dst)
     finally:
         shutil.rmtree(stage_root, ignore_errors=True)
     return NewResult(dst, src, plan, recorded, message, pretend)
@@ -357,6 +355,34 @@ def _refuse_dirty(path: Path) -> None:
         raise DirtyRepoError(
             f"{path} has uncommitted changes; commit or stash first", details=shown
         )
+
+
+def _staging_root(dst: Path) -> Path:
+    """Make the directory a render is staged in.
+
+    A new destination is staged beside itself, so one rename on the same
+    filesystem moves it into place. An existing one gets files copied in, so
+    its staging can live anywhere (and needs no write access to its parent).
+    """
+    if dst.exists():
+        return Path(tempfile.mkdtemp(prefix="prodready-"))
+    parent = _existing(dst.parent)
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".prodready-{dst.name}-", dir=parent))
+    except PermissionError:
+        raise UserError(f"cannot create {dst}: no permission to write in {parent}") from None
+
+
+def _write(plan: list[PlannedFile], staged: Path, dst: Path) -> None:
+    """Move a new render into place, or copy the planned files into an existing folder."""
+    try:
+        if dst.exists():
+            apply_plan(plan, staged, dst)
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            staged.rename(dst)
+    except PermissionError as error:
+        raise UserError(f"cannot write {error.filename or dst}: permission denied") from None
 
 
 def _existing(path: Path) -> Path:

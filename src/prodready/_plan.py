@@ -45,7 +45,12 @@ class PlannedFile:
 
 
 def make_plan(
-    staged: Path, dst: Path, *, overwrite: bool = False, skip_existing: bool = False
+    staged: Path,
+    dst: Path,
+    *,
+    overwrite: bool = False,
+    skip_existing: bool = False,
+    record: str | None = None,
 ) -> list[PlannedFile]:
     """Compare a staged render with its destination, file by file.
 
@@ -54,6 +59,8 @@ def make_plan(
         dst: Destination directory (it may not exist).
         overwrite: Replace files that differ.
         skip_existing: Keep files that differ.
+        record: The answers file: with `skip_existing` it is replaced all the
+            same, as it must describe this render (Copier does the same).
 
     Returns:
         Every rendered file in path order.
@@ -76,7 +83,7 @@ def make_plan(
             plan.append(PlannedFile(rel, Action.CREATE))
         elif target.is_file() and filecmp.cmp(staged / rel, target, shallow=False):
             plan.append(PlannedFile(rel, Action.IDENTICAL))
-        elif overwrite:
+        elif overwrite or (skip_existing and str(rel) == record):
             plan.append(PlannedFile(rel, Action.OVERWRITE))
         elif skip_existing:
             plan.append(PlannedFile(rel, Action.SKIP))
