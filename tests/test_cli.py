@@ -21,6 +21,7 @@ from helpers import (
     cli_process,
     questions,
     snapshot,
+    template_repo,
 )
 
 
@@ -208,3 +209,17 @@ def test_interactive_session_through_a_pty(template_src: Path, tmp_path: Path) -
     assert recorded["database"] == "postgres"
     assert recorded["port"] == 8000, "defaults derived from earlier answers are pre-selected"
     assert recorded["platform"] == "kubernetes"
+
+
+def test_dirty_template_checkout_is_noted(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    repo = template_repo(tmp_path / "template")
+    (repo / "template" / "EXTRA.md").write_text("uncommitted\n")
+    dst = tmp_path / "svc"
+    result = cli(capsys, "new", dst, "--defaults", "--template", repo, "--vcs-ref", "HEAD")
+    assert result.code == 0, result.err
+    assert (dst / "EXTRA.md").is_file()
+    assert len(result.err_lines) == 1
+    assert result.err_lines[0].startswith("prodready: note: ")
+    assert "uncommitted changes" in result.err_lines[0]

@@ -169,3 +169,14 @@ def test_update_needs_a_versioned_template(
     git_init_commit(project)
     result = cli(capsys, "update", project, "--defaults")
     assert_one_line_error(result, "is not a git repository", "--template")
+
+
+def test_update_with_a_bad_answer_changes_nothing(
+    capsys: pytest.CaptureFixture[str], project: Path, repo: Path
+) -> None:
+    release_v2(repo)
+    before = snapshot(project)
+    result = cli(capsys, "update", project, "--defaults", "--data", "port=80")
+    assert_one_line_error(result, "invalid answer port=80", "from 1024 to 65535")
+    assert snapshot(project) == before
+    assert git(project, "status", "--porcelain") == ""

@@ -56,6 +56,7 @@ class NewResult:
         answers: The answers recorded in `.copier-answers.yml`.
         message: The template's after-copy message, rendered ('' if none).
         pretend: Whether nothing was written.
+        notes: Things worth knowing that are not errors (one line each).
 
     """
 
@@ -65,6 +66,7 @@ class NewResult:
     answers: dict[str, Any]
     message: str = ""
     pretend: bool = False
+    notes: tuple[str, ...] = ()
 
     def count(self, action: Action) -> int:
         """How many files the plan gives `action`."""
@@ -161,9 +163,11 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
     stage_root = _staging_root(dst)
     try:
         staged = stage_root / dst.name
-        with copier_errors(answers, src, TemplateError), warnings.catch_warnings():
-            # Rendering a checkout's dirty edits is the point of using HEAD there.
-            warnings.simplefilter("ignore", DirtyLocalWarning)
+        with (
+            copier_errors(answers, src, TemplateError),
+            warnings.catch_warnings(record=True) as seen,
+        ):
+            warnings.simplefilter("always", DirtyLocalWarning)
             worker = copier.run_copy(
                 src,
                 staged,
@@ -173,6 +177,7 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
                 unsafe=True,
                 quiet=True,
             )
+        notes = _notes(seen, src)
         if questions is None:
             check_answers(answers, worker.template.questions_data)
         recorded = _read_answers(staged)
@@ -185,7 +190,7 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
             _write(plan, staged, dst)
     finally:
         shutil.rmtree(stage_root, ignore_errors=True)
-    return NewResult(dst, src, plan, recorded, message, pretend)
+    return NewResult(dst, src, plan, recorded, message, pretend, notes)
 
 
 def update_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
@@ -355,6 +360,22 @@ def _refuse_dirty(path: Path) -> None:
         raise DirtyRepoError(
             f"{path} has uncommitted changes; commit or stash first", details=shown
         )
+
+
+def _notes(seen: list[warnings.WarningMessage], src: str) -> tuple[str, ...]:
+    """Turn the warnings worth passing on into notes; re-issue the others."""
+    notes: list[str] = []
+    for warning in seen:
+        if issubclass(warning.category, DirtyLocalWarning):
+            notes.append(
+                f"the template at {src} has uncommitted changes; they were rendered, but "
+                "'prodready update' cannot find this draft version again: commit them first"
+            )
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return tuple(notes)
 
 
 def _staging_root(dst: Path) -> Path:

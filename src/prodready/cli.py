@@ -80,6 +80,8 @@ def _run_update(args: argparse.Namespace) -> int:
 
 
 def _report_new(result: NewResult, out: TextIO) -> None:
+    for note in result.notes:
+        print(f"prodready: note: {note}", file=sys.stderr)
     where = _shown(result.dst)
     stack = _stack(result.answers)
     if result.pretend:
