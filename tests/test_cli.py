@@ -223,3 +223,15 @@ def test_dirty_template_checkout_is_noted(
     assert len(result.err_lines) == 1
     assert result.err_lines[0].startswith("prodready: note: ")
     assert "uncommitted changes" in result.err_lines[0]
+
+
+def test_relative_template_path_is_recorded_absolute(
+    capsys: pytest.CaptureFixture[str],
+    template_src: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(template_src.parent)
+    dst = tmp_path / "svc"
+    assert cli(capsys, "new", dst, "--defaults", "--template", template_src.name).code == 0
+    assert answers_file(dst)["_src_path"] == str(template_src)

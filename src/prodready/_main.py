@@ -149,6 +149,9 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
     answers = _gather_answers(data, data_file)
     src = template or template_source()
     check_local(src)
+    if not is_remote(src):
+        # Recorded in .copier-answers.yml: it must still resolve from elsewhere.
+        src = str(Path(src).expanduser().absolute())
     if vcs_ref is None and is_checkout(src) and is_local_git_repo(Path(src)):
         # The CLI and the template of a checkout belong together: render what
         # is checked out (dirty edits included), not the latest tag.
