@@ -111,10 +111,11 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
 ) -> NewResult:
     """Render the template into a new or existing directory.
 
-    The render goes to a fresh staging directory beside `dst` first, so a bad
-    answer, a failed render or a conflict leaves `dst` exactly as it was. A
-    new `dst` is then moved into place with one rename; an existing one gets
-    the rendered files copied in, after its conflicts were dealt with.
+    The render goes to a fresh staging directory named like `dst` first, so a
+    bad answer, a failed render or a conflict leaves `dst` exactly as it was.
+    A new `dst` is staged beside itself and moved into place with one rename;
+    an existing one gets the rendered files copied in, after its conflicts
+    were dealt with.
 
     Args:
         dst: Destination directory; its name is the default service name.
@@ -143,7 +144,8 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
     """
     if overwrite and skip_existing:
         raise UserError("--overwrite and --skip-existing contradict each other; pass one")
-    dst = Path(dst).expanduser().absolute()
+    # Resolved like Copier's own default for service_name (`realpath | basename`).
+    dst = Path(dst).expanduser().resolve()
     if dst.exists() and not dst.is_dir():
         raise UserError(f"destination {dst} exists and is not a directory")
     answers = _gather_answers(data, data_file)
