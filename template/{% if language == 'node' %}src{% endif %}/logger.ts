@@ -15,15 +15,51 @@ export interface Logger {
 /** Writes one line; tests pass their own to capture output. */
 export type Sink = (line: string) => void;
 
-const stdout: Sink = (line) => {
-  process.stdout.write(`${line}\n`);
-};
+/**
+ * Stdout, written once per event-loop turn: under load one write carries many
+ * lines instead of one system call per request. Pending lines are flushed on
+ * exit (process.exit and uncaught errors included).
+ */
+function bufferedStdout(): Sink {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const chunk = pending.join('');
+    pending = [];
+    process.stdout.write(chunk);
+  };
+  process.on('exit', flush);
+  return (line) => {
+    pending.push(`${line}\n`);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+}
 
-export function createLogger(minimum: Level, sink: Sink = stdout): Logger {
+let stdout: Sink | undefined;
+
+// Formatting a date costs about a microsecond; lines within one millisecond share it.
+let lastMs = 0;
+let lastIso = '';
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastIso = new Date(now).toISOString();
+  }
+  return lastIso;
+}
+
+export function createLogger(minimum: Level, sink?: Sink): Logger {
+  const output = sink ?? (stdout ??= bufferedStdout());
   const threshold = LEVELS.indexOf(minimum);
   const write = (level: Level, msg: string, fields?: Fields): void => {
     if (LEVELS.indexOf(level) < threshold) return;
-    sink(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+    output(JSON.stringify({ time: isoNow(), level, msg, ...fields }));
   };
   return {
     debug: (msg, fields) => {
