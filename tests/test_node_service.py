@@ -16,6 +16,7 @@ from types import ModuleType
 import pytest
 
 from helpers import REPO_ROOT, choices, frameworks, render, require_tool
+from service_runner import run_step
 
 NODE_STACKS = list(itertools.product(frameworks("node"), choices("database"), choices("cache")))
 LOCK_DATA = REPO_ROOT / "includes" / "node" / "lockfiles.json"
@@ -131,3 +132,19 @@ def test_stored_lockfiles_cover_every_stack() -> None:
     assert sorted(stored) == sorted("-".join(stack) for stack in NODE_STACKS), (
         "run tools/refresh_node_lockfiles.py after changing copier.yml's choices"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", frameworks("node"))
+def test_minimal_stack_passes_its_own_checks(
+    template_src: Path, tmp_path: Path, framework: str
+) -> None:
+    # The contract test covers the full stack; without dependencies the
+    # generated code differs (no clients, unused parameters), so lint, type
+    # check, test and build it too.
+    project = render(template_src, tmp_path / "svc", language="node", framework=framework)
+    for step in ("install", "lint", "typecheck", "test", "build"):
+        run_step(project, "node", step)
+    assert (project / "dist" / "server.js").is_file()
+    assert (project / "dist" / "healthcheck.js").is_file()
+    assert not (project / "dist" / "migrate.js").exists()
