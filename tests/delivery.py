@@ -26,7 +26,7 @@ MIGRATE_COMMANDS = {
 
 
 def strategies(platform: str) -> list[tuple[str, str]]:
-    """(strategy, k8s_rollouts) pairs a platform offers; k8s_rollouts matters only for k8s non-rolling."""
+    """(strategy, k8s_rollouts) pairs a platform offers (k8s_rollouts matters on k8s only)."""
     default = questions()["k8s_rollouts"]["default"]
     pairs = []
     for strategy in choices("strategy"):
@@ -89,7 +89,9 @@ def secret_var_names(answers: dict[str, Any]) -> dict[str, bool]:
 def applicable_vars(answers: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The env spec's variables whose `when:` the answers meet."""
     full = {**FULL_STACK, **answers}
-    full.setdefault("framework", {"node": "express", "python": "fastapi", "go": "stdlib"}[full["language"]])
+    full.setdefault(
+        "framework", {"node": "express", "python": "fastapi", "go": "stdlib"}[full["language"]]
+    )
     for var in ENV_SPEC:
         if all(full.get(key) in allowed for key, allowed in (var.get("when") or {}).items()):
             yield var
@@ -102,5 +104,5 @@ def load_all(text: str) -> list[dict[str, Any]]:
 
 def image_tag(ref: str) -> str:
     """The tag of an image reference ('' when it has none)."""
-    last = ref.split("@")[0].rsplit("/", 1)[-1]
+    last = ref.split("@", maxsplit=1)[0].rsplit("/", 1)[-1]
     return last.split(":", 1)[1] if ":" in last else ""

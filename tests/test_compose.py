@@ -1,4 +1,4 @@
-"""Docker Compose output: valid against the compose spec, hardened, and wired to its database and cache."""
+"""Docker Compose output: valid against the compose spec, hardened, wired to database and cache."""
 
 from __future__ import annotations
 
@@ -16,7 +16,15 @@ COMBOS: list[dict[str, Any]] = [
     {"language": language, "database": database, "cache": cache}
     for language in choices("language")
     for database, cache in (("postgres", "redis"), ("none", "none"))
-] + [{"language": "python", "framework": "django", "database": "postgres", "cache": "none", "cpu_limit": "750m"}]
+] + [
+    {
+        "language": "python",
+        "framework": "django",
+        "database": "postgres",
+        "cache": "none",
+        "cpu_limit": "750m",
+    }
+]
 IDS = [combo_id(c) for c in COMBOS]
 HEALTHCHECKS = {
     "node": ["CMD", "node", "dist/healthcheck.js"],
@@ -26,7 +34,9 @@ HEALTHCHECKS = {
 
 
 @pytest.fixture(scope="module")
-def projects(template_src: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, Any]]]:
+def projects(
+    template_src: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Path, dict[str, Any]]]:
     """Every combination rendered once (the schema check wants them all in one batch)."""
     renders = Renders(template_src, tmp_path_factory.mktemp("compose"))
     return {
@@ -40,12 +50,21 @@ def load(project: Path, name: str = "compose.yaml") -> dict[str, Any]:
     return yaml.safe_load((project / name).read_text())
 
 
-def test_compose_files_match_the_compose_spec(projects: dict[str, tuple[Path, dict[str, Any]]]) -> None:
+def test_compose_files_match_the_compose_spec(
+    projects: dict[str, tuple[Path, dict[str, Any]]],
+) -> None:
     check_jsonschema = require_tool("check-jsonschema")
-    files = [str(project / name) for project, _ in projects.values()
-             for name in ("compose.yaml", "compose.production.yaml")]
-    result = subprocess.run([check_jsonschema, "--builtin-schema", "vendor.compose-spec", *files],
-                            capture_output=True, text=True, check=False)
+    files = [
+        str(project / name)
+        for project, _ in projects.values()
+        for name in ("compose.yaml", "compose.production.yaml")
+    ]
+    result = subprocess.run(
+        [check_jsonschema, "--builtin-schema", "vendor.compose-spec", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

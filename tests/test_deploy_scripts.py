@@ -1,4 +1,4 @@
-"""scripts/deploy.sh and scripts/rollback.sh: shellcheck-clean, exact dry runs, refusals, and a stubbed real run."""
+"""scripts/deploy.sh and rollback.sh: shellcheck, exact dry runs, refusals, a stubbed real run."""
 
 from __future__ import annotations
 
@@ -50,14 +50,25 @@ def tripwire(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def run_script(project: Path, script: str, *args: str, path_first: Path | None = None,
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_script(
+    project: Path,
+    script: str,
+    *args: str,
+    path_first: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run one of the project's scripts from outside the project (they cd to its root)."""
     environment = {**os.environ, **(env or {})}
     if path_first is not None:
         environment["PATH"] = f"{path_first}:{environment['PATH']}"
-    return subprocess.run([str(project / "scripts" / script), *args], capture_output=True, text=True,
-                          env=environment, check=False, timeout=120)
+    return subprocess.run(
+        [str(project / "scripts" / script), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+        timeout=120,
+    )
 
 
 def commands(output: str) -> list[str]:
@@ -75,8 +86,14 @@ def dry_run(project: Path, tripwire: Path, script: str, *args: str) -> list[str]
 
 def test_scripts_pass_shellcheck(project: Any) -> None:
     shellcheck = require_tool("shellcheck")
-    scripts = [str(project(combo) / "scripts" / name) for combo in COMBOS for name in ("deploy.sh", "rollback.sh")]
-    result = subprocess.run([shellcheck, "--severity=warning", *scripts], capture_output=True, text=True, check=False)
+    scripts = [
+        str(project(combo) / "scripts" / name)
+        for combo in COMBOS
+        for name in ("deploy.sh", "rollback.sh")
+    ]
+    result = subprocess.run(
+        [shellcheck, "--severity=warning", *scripts], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout
     for script in scripts:
         text = Path(script).read_text()
@@ -87,46 +104,91 @@ def test_scripts_pass_shellcheck(project: Any) -> None:
 
 def expected_deploy(combo: dict[str, Any], name: str, env: str) -> list[str]:
     """Commands (as substrings, in order) a dry-run deploy must print."""
-    image = f"ghcr.io/my-org/{name}:{TAG}"
-    postgres = combo.get("database", "postgres") == "postgres"
-    platform, strategy, rollouts = combo["platform"], combo["strategy"], combo["k8s_rollouts"]
-    if platform == "fly":
+    if combo["platform"] == "fly":
         app = {"production": name, "staging": f"{name}-staging", "preview": f"{name}-pr-7"}[env]
-        return [f"flyctl deploy --config fly.toml --app {app} --image {image} "
-                f"--env APP_ENV={'production' if env == 'production' else 'staging'} --env APP_VERSION={TAG} "
-                f"--ha={'false' if env == 'preview' else 'true'}", f"flyctl status --app {app}"]
-    if platform == "compose":
-        compose = f"docker compose --project-name {name} --file compose.yaml --file compose.production.yaml"
-        return [f"{compose} pull app migrate", f"{compose} run --rm migrate",
-                f"{compose} up --detach --wait --wait-timeout 300 --no-deps app postgres redis"]
+        app_env = "production" if env == "production" else "staging"
+        return [
+            f"flyctl deploy --config fly.toml --app {app} --image ghcr.io/my-org/{name}:{TAG} "
+            f"--env APP_ENV={app_env} --env APP_VERSION={TAG} "
+            f"--ha={'false' if env == 'preview' else 'true'}",
+            f"flyctl status --app {app}",
+        ]
+    if combo["platform"] == "compose":
+        compose = (
+            f"env IMAGE_TAG={TAG} APP_ENV={env} docker compose --project-name {name} "
+            "--file compose.yaml --file compose.production.yaml"
+        )
+        return [
+            f"{compose} pull app migrate",
+            f"{compose} run --rm migrate",
+            f"{compose} up --detach --wait --wait-timeout 300 --no-deps app postgres redis",
+        ]
     ns = f"{name}-pr-7" if env == "preview" else f"{name}-{env}"
-    steps = [f"kubectl kustomize deploy/k8s/.deploy.", "--selector deploy-step=config"]
-    if postgres:
-        steps += [f"kubectl delete job {name}-migrate --namespace {ns}", "--selector deploy-step=migration",
-                  f"--for=condition=complete job/{name}-migrate"]
-    if strategy == "rolling":
-        return [*steps, "--selector deploy-step=workload", f"kubectl rollout status deployment/{name} --namespace {ns}"]
-    if rollouts == "argo":
-        if strategy == "blue-green":
-            return [*steps, "--selector deploy-step=workload", f"kubectl argo rollouts promote {name} --namespace {ns}",
-                    f"kubectl argo rollouts status {name} --namespace {ns}"]
-        if env == "preview":
-            steps += ["--selector deploy-step=workload", f"kubectl argo rollouts promote {name} --namespace {ns} --full"]
-        return [*steps, f"kubectl argo rollouts status {name} --namespace {ns}"]
-    if strategy == "blue-green":
-        if env == "preview":
-            return [*steps, f"rollout status deployment/{name}-blue", f"rollout status deployment/{name}-green",
-                    f"""kubectl patch service {name} --namespace {ns} --type merge --patch '{{"spec":{{"selector":{{"slot":"blue"}}}}}}'"""]
-        return [*steps, "--selector deploy-step=workload,slot=green", f"rollout status deployment/{name}-green",
-                f"""kubectl patch service {name} --namespace {ns} --type merge --patch '{{"spec":{{"selector":{{"slot":"green"}}}}}}'""",
-                f"""kubectl patch service {name}-preview --namespace {ns} --type merge --patch '{{"spec":{{"selector":{{"slot":"blue"}}}}}}'"""]
-    if env == "preview":
-        return [*steps, "--selector deploy-step=workload,track=stable", f"kubectl scale deployment/{name}-canary --namespace {ns} --replicas 0"]
-    return [*steps, "--selector deploy-step=workload,track=canary",
-            f"kubectl scale deployment/{name}-canary --namespace {ns} --replicas 1",
-            f"kubectl scale deployment/{name}-canary --namespace {ns} --replicas 2",
-            "--selector deploy-step=workload,track=stable", f"kubectl rollout status deployment/{name} --namespace {ns}",
-            f"kubectl scale deployment/{name}-canary --namespace {ns} --replicas 0"]
+    steps = ["kubectl kustomize deploy/k8s/.deploy.", "--selector deploy-step=config"]
+    if combo.get("database", "postgres") == "postgres":
+        steps += [
+            f"kubectl delete job {name}-migrate --namespace {ns}",
+            "--selector deploy-step=migration",
+            f"--for=condition=complete job/{name}-migrate",
+        ]
+    return steps + k8s_workload_steps(combo, name, ns, preview=env == "preview")
+
+
+def select_slot(service: str, ns: str, slot: str) -> str:
+    """The printed command that points a Service at a blue-green slot."""
+    patch = '{"spec":{"selector":{"slot":"%s"}}}' % slot  # noqa: UP031 - braces galore
+    return f"kubectl patch service {service} --namespace {ns} --type merge --patch '{patch}'"
+
+
+def k8s_workload_steps(combo: dict[str, Any], name: str, ns: str, *, preview: bool) -> list[str]:
+    """The strategy's part of a Kubernetes dry run, after config and migrations."""
+    strategy = (
+        "rolling"
+        if combo["strategy"] == "rolling"
+        else f"{combo['strategy']}/{combo['k8s_rollouts']}"
+    )
+    canary = f"kubectl scale deployment/{name}-canary --namespace {ns} --replicas"
+    argo_status = f"kubectl argo rollouts status {name} --namespace {ns}"
+    steps = {
+        "rolling": [
+            "deploy-step=workload",
+            f"kubectl rollout status deployment/{name} --namespace {ns}",
+        ],
+        "blue-green/argo": [
+            "deploy-step=workload",
+            f"kubectl argo rollouts promote {name} --namespace {ns}",
+            argo_status,
+        ],
+        "canary/argo": [argo_status],
+        "blue-green/native": [
+            "deploy-step=workload,slot=green",
+            f"rollout status deployment/{name}-green",
+            select_slot(name, ns, "green"),
+            select_slot(f"{name}-preview", ns, "blue"),
+        ],
+        "canary/native": [
+            "deploy-step=workload,track=canary",
+            f"{canary} 1",
+            f"{canary} 2",
+            "deploy-step=workload,track=stable",
+            f"rollout status deployment/{name} ",
+            f"{canary} 0",
+        ],
+    }
+    previews = {
+        "canary/argo": [
+            "deploy-step=workload",
+            f"kubectl argo rollouts promote {name} --namespace {ns} --full",
+            argo_status,
+        ],
+        "blue-green/native": [
+            f"rollout status deployment/{name}-blue",
+            f"rollout status deployment/{name}-green",
+            select_slot(name, ns, "blue"),
+        ],
+        "canary/native": ["deploy-step=workload,track=stable", f"{canary} 0"],
+    }
+    return previews.get(strategy, steps[strategy]) if preview else steps[strategy]
 
 
 def assert_in_order(printed: list[str], expected: list[str]) -> None:
@@ -142,77 +204,135 @@ def assert_in_order(printed: list[str], expected: list[str]) -> None:
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=IDS)
-def test_deploy_dry_run_prints_the_platform_commands(project: Any, tripwire: Path, combo: dict[str, Any]) -> None:
+def test_deploy_dry_run_prints_the_platform_commands(
+    project: Any, tripwire: Path, combo: dict[str, Any]
+) -> None:
     root = project(combo)
     envs = ["staging", "production"] + ([] if combo["platform"] == "compose" else ["preview"])
     for env in envs:
         pr = ["--pr", "7"] if env == "preview" else []
-        printed = dry_run(root, tripwire, "deploy.sh", "--env", env, "--image", f"ghcr.io/my-org/{root.name}:{TAG}", *pr)
+        printed = dry_run(
+            root,
+            tripwire,
+            "deploy.sh",
+            "--env",
+            env,
+            "--image",
+            f"ghcr.io/my-org/{root.name}:{TAG}",
+            *pr,
+        )
         assert_in_order(printed, expected_deploy(combo, root.name, env))
 
 
-@pytest.mark.parametrize("combo", [c for c in COMBOS if c["platform"] == "kubernetes"],
-                         ids=[i for c, i in zip(COMBOS, IDS, strict=True) if c["platform"] == "kubernetes"])
-def test_deploy_kustomization_builds_with_the_image_and_namespace(project: Any, tripwire: Path,
-                                                                  combo: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "combo",
+    [c for c in COMBOS if c["platform"] == "kubernetes"],
+    ids=[i for c, i in zip(COMBOS, IDS, strict=True) if c["platform"] == "kubernetes"],
+)
+def test_deploy_kustomization_builds_with_the_image_and_namespace(
+    project: Any, tripwire: Path, combo: dict[str, Any]
+) -> None:
     kubectl = require_tool("kubectl")
     root = project(combo)
     for env, args in (("production", []), ("preview", ["--pr", "12"])):
-        result = run_script(root, "deploy.sh", "--env", env, "--image", f"ghcr.io/my-org/{root.name}:{TAG}", *args,
-                            "--dry-run", path_first=tripwire)
+        result = run_script(
+            root,
+            "deploy.sh",
+            "--env",
+            env,
+            "--image",
+            f"ghcr.io/my-org/{root.name}:{TAG}",
+            *args,
+            "--dry-run",
+            path_first=tripwire,
+        )
         assert result.returncode == 0, result.stderr
         lines = result.stdout.splitlines()
         start = next(i for i, line in enumerate(lines) if line.endswith("/kustomization.yaml:"))
-        kustomization = "\n".join(line[4:] for line in lines[start + 1:] if line.startswith("#   "))
+        kustomization = "\n".join(
+            line[4:] for line in lines[start + 1 :] if line.startswith("#   ")
+        )
         folder = root / "deploy" / "k8s" / f".test-{env}"
         folder.mkdir(exist_ok=True)
         (folder / "kustomization.yaml").write_text(kustomization + "\n")
-        built = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True, check=False)
+        built = subprocess.run(
+            [kubectl, "kustomize", str(folder)], capture_output=True, text=True, check=False
+        )
         assert built.returncode == 0, built.stderr
         docs = load_all(built.stdout)
         namespace = f"{root.name}-pr-12" if env == "preview" else f"{root.name}-production"
         assert [d["metadata"]["name"] for d in docs if d["kind"] == "Namespace"] == [namespace]
-        assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {namespace}
-        images = {c["image"] for d in docs if d["kind"] in {"Deployment", "Rollout", "Job"}
-                  for c in d["spec"]["template"]["spec"]["containers"]}
+        assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {
+            namespace
+        }
+        images = {
+            c["image"]
+            for d in docs
+            if d["kind"] in {"Deployment", "Rollout", "Job"}
+            for c in d["spec"]["template"]["spec"]["containers"]
+        }
         assert images == {f"ghcr.io/my-org/{root.name}:{TAG}"}
         (config,) = [d for d in docs if d["kind"] == "ConfigMap"]
         assert config["data"]["APP_VERSION"] == TAG
-        assert not list((root / "deploy" / "k8s").glob(".deploy.*")), "the script left its work folder behind"
+        assert not list((root / "deploy" / "k8s").glob(".deploy.*")), (
+            "the script left its work folder behind"
+        )
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=IDS)
-def test_rollback_to_previous_prints_the_platform_commands(project: Any, tripwire: Path,
-                                                           combo: dict[str, Any]) -> None:
+def test_rollback_to_previous_prints_the_platform_commands(
+    project: Any, tripwire: Path, combo: dict[str, Any]
+) -> None:
     root = project(combo)
     name = root.name
     printed = dry_run(root, tripwire, "rollback.sh", "--env", "production", "--to", "previous")
     ns = f"--namespace {name}-production"
     platform, strategy, rollouts = combo["platform"], combo["strategy"], combo["k8s_rollouts"]
     if platform == "fly":
-        expected = [f"flyctl releases --app {name} --image --json", f"flyctl deploy --config fly.toml --app {name}",
-                    f"flyctl status --app {name}"]
+        expected = [
+            f"flyctl releases --app {name} --image --json",
+            f"flyctl deploy --config fly.toml --app {name}",
+            f"flyctl status --app {name}",
+        ]
     elif platform == "compose":
-        expected = [f"docker image inspect --format '{{{{join .RepoTags \"\\n\"}}}}' ghcr.io/my-org/{name}:previous-production",
-                    f"--file compose.production.yaml up --detach --wait"]
+        expected = [
+            "docker image inspect --format '{{join .RepoTags \"\\n\"}}' "
+            f"ghcr.io/my-org/{name}:previous-production",
+            "--file compose.production.yaml up --detach --wait",
+        ]
     elif strategy == "rolling":
-        expected = [f"kubectl rollout undo deployment/{name} {ns}", f"kubectl rollout status deployment/{name} {ns}"]
+        expected = [
+            f"kubectl rollout undo deployment/{name} {ns}",
+            f"kubectl rollout status deployment/{name} {ns}",
+        ]
     elif rollouts == "argo":
-        expected = [f"kubectl argo rollouts undo {name} {ns}", f"kubectl argo rollouts promote {name} {ns} --full",
-                    f"kubectl argo rollouts status {name} {ns}"]
+        expected = [
+            f"kubectl argo rollouts undo {name} {ns}",
+            f"kubectl argo rollouts promote {name} {ns} --full",
+            f"kubectl argo rollouts status {name} {ns}",
+        ]
     elif strategy == "blue-green":
-        expected = [f"kubectl rollout status deployment/{name}-green {ns}",
-                    f"""kubectl patch service {name} {ns} --type merge --patch '{{"spec":{{"selector":{{"slot":"green"}}}}}}'"""]
+        expected = [
+            f"kubectl rollout status deployment/{name}-green {ns}",
+            select_slot(name, f"{name}-production", "green"),
+        ]
     else:
-        expected = [f"kubectl scale deployment/{name}-canary {ns} --replicas 0",
-                    f"kubectl rollout undo deployment/{name} {ns}", f"kubectl rollout status deployment/{name} {ns}"]
+        expected = [
+            f"kubectl scale deployment/{name}-canary {ns} --replicas 0",
+            f"kubectl rollout undo deployment/{name} {ns}",
+            f"kubectl rollout status deployment/{name} {ns}",
+        ]
     assert_in_order(printed, expected)
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=IDS)
-def test_rollback_to_a_tag_redeploys_it_at_once(project: Any, tripwire: Path, combo: dict[str, Any]) -> None:
+def test_rollback_to_a_tag_redeploys_it_at_once(
+    project: Any, tripwire: Path, combo: dict[str, Any]
+) -> None:
     root = project(combo)
-    result = run_script(root, "rollback.sh", "--env", "staging", "--to", "1a2b3c4", "--dry-run", path_first=tripwire)
+    result = run_script(
+        root, "rollback.sh", "--env", "staging", "--to", "1a2b3c4", "--dry-run", path_first=tripwire
+    )
     assert result.returncode == 0, result.stderr
     assert "--fast: no gradual steps" in result.stderr
     printed = "\n".join(commands(result.stdout))
@@ -257,23 +377,42 @@ def test_scripts_refuse_to_guess(project: Any, tripwire: Path, combo: dict[str, 
     assert not (tripwire / "calls").exists()
 
 
-@pytest.mark.parametrize("combo", [c for c in COMBOS if c["platform"] != "compose"],
-                         ids=[i for c, i in zip(COMBOS, IDS, strict=True) if c["platform"] != "compose"])
-def test_preview_environments_are_destroyed_by_pr(project: Any, tripwire: Path, combo: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "combo",
+    [c for c in COMBOS if c["platform"] != "compose"],
+    ids=[i for c, i in zip(COMBOS, IDS, strict=True) if c["platform"] != "compose"],
+)
+def test_preview_environments_are_destroyed_by_pr(
+    project: Any, tripwire: Path, combo: dict[str, Any]
+) -> None:
     root = project(combo)
     printed = dry_run(root, tripwire, "deploy.sh", "--env", "preview", "--pr", "7", "--destroy")
     if combo["platform"] == "kubernetes":
-        assert printed == [f"kubectl delete namespace {root.name}-pr-7 --ignore-not-found --wait=false"]
+        assert printed == [
+            f"kubectl delete namespace {root.name}-pr-7 --ignore-not-found --wait=false"
+        ]
     else:
         assert printed == [f"flyctl apps destroy {root.name}-pr-7 --yes"]
-    refused = run_script(root, "deploy.sh", "--env", "staging", "--destroy", "--dry-run", path_first=tripwire)
+    refused = run_script(
+        root, "deploy.sh", "--env", "staging", "--destroy", "--dry-run", path_first=tripwire
+    )
     assert refused.returncode == 2
 
 
 def test_compose_has_no_preview(project: Any, tripwire: Path) -> None:
     root = project(COMBOS[IDS.index("compose-rolling-argo")])
-    result = run_script(root, "deploy.sh", "--env", "preview", "--pr", "3", "--image", "x/y:1", "--dry-run",
-                        path_first=tripwire)
+    result = run_script(
+        root,
+        "deploy.sh",
+        "--env",
+        "preview",
+        "--pr",
+        "3",
+        "--image",
+        "x/y:1",
+        "--dry-run",
+        path_first=tripwire,
+    )
     assert result.returncode == 2
     assert "no preview" in result.stderr
 
@@ -306,10 +445,18 @@ def fake_kubectl(tmp_path: Path) -> Path:
     return folder
 
 
-def real_run(root: Path, fake: Path, *args: str, **stub: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def real_run(
+    root: Path, fake: Path, *args: str, **stub: str
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """Run deploy.sh for real against the fake kubectl; return the result and its kubectl calls."""
-    env = {"STUB_DIR": str(fake), "REAL_KUBECTL": require_tool("kubectl"), "STUB_JOB": "Complete",
-           "STUB_SLOT": "", "STUB_PHASE": "Healthy", **stub}
+    env = {
+        "STUB_DIR": str(fake),
+        "REAL_KUBECTL": require_tool("kubectl"),
+        "STUB_JOB": "Complete",
+        "STUB_SLOT": "",
+        "STUB_PHASE": "Healthy",
+        **stub,
+    }
     result = run_script(root, "deploy.sh", *args, path_first=fake, env=env)
     calls = (fake / "calls").read_text().splitlines() if (fake / "calls").exists() else []
     return result, calls
@@ -317,47 +464,89 @@ def real_run(root: Path, fake: Path, *args: str, **stub: str) -> tuple[subproces
 
 def test_rolling_deploy_migrates_before_the_new_pods(project: Any, fake_kubectl: Path) -> None:
     root = project(COMBOS[IDS.index("kubernetes-rolling-argo")])
-    result, calls = real_run(root, fake_kubectl, "--env", "staging", "--image", f"ghcr.io/my-org/{root.name}:{TAG}")
+    result, calls = real_run(
+        root, fake_kubectl, "--env", "staging", "--image", f"ghcr.io/my-org/{root.name}:{TAG}"
+    )
     assert result.returncode == 0, result.stderr
-    assert_in_order(calls, ["kubectl kustomize", "--selector deploy-step=config", f"delete job {root.name}-migrate",
-                            "--selector deploy-step=migration", f"get job {root.name}-migrate",
-                            "--selector deploy-step=workload", f"rollout status deployment/{root.name}"])
+    assert_in_order(
+        calls,
+        [
+            "kubectl kustomize",
+            "--selector deploy-step=config",
+            f"delete job {root.name}-migrate",
+            "--selector deploy-step=migration",
+            f"get job {root.name}-migrate",
+            "--selector deploy-step=workload",
+            f"rollout status deployment/{root.name}",
+        ],
+    )
     manifests = next(c.split("--filename ")[1].split()[0] for c in calls if "--filename" in c)
     assert not (root / manifests).exists(), "the work folder is removed on exit"
 
 
 def test_failed_migration_stops_the_deploy(project: Any, fake_kubectl: Path) -> None:
     root = project(COMBOS[IDS.index("kubernetes-rolling-argo")])
-    result, calls = real_run(root, fake_kubectl, "--env", "staging", "--image", f"ghcr.io/my-org/{root.name}:{TAG}",
-                             STUB_JOB="Failed")
+    result, calls = real_run(
+        root,
+        fake_kubectl,
+        "--env",
+        "staging",
+        "--image",
+        f"ghcr.io/my-org/{root.name}:{TAG}",
+        STUB_JOB="Failed",
+    )
     assert result.returncode == 1
     assert "migrations failed" in result.stderr
-    assert not [c for c in calls if "deploy-step=workload" in c], "no new pods after a failed migration"
+    assert not [c for c in calls if "deploy-step=workload" in c], (
+        "no new pods after a failed migration"
+    )
 
 
-def test_native_blue_green_deploys_to_the_idle_slot_then_switches(project: Any, fake_kubectl: Path) -> None:
+def test_native_blue_green_deploys_to_the_idle_slot_then_switches(
+    project: Any, fake_kubectl: Path
+) -> None:
     root = project(COMBOS[IDS.index("kubernetes-blue-green-native")])
-    result, calls = real_run(root, fake_kubectl, "--env", "production", "--image", f"ghcr.io/my-org/{root.name}:{TAG}",
-                             STUB_SLOT="green")
+    result, calls = real_run(
+        root,
+        fake_kubectl,
+        "--env",
+        "production",
+        "--image",
+        f"ghcr.io/my-org/{root.name}:{TAG}",
+        STUB_SLOT="green",
+    )
     assert result.returncode == 0, result.stderr
-    assert_in_order(calls, ["--selector deploy-step=config", "--selector deploy-step=workload,slot=blue",
-                            f"rollout status deployment/{root.name}-blue",
-                            f'patch service {root.name} --namespace {root.name}-production --type merge '
-                            '--patch {"spec":{"selector":{"slot":"blue"}}}',
-                            f"patch service {root.name}-preview"])
+    assert_in_order(
+        calls,
+        [
+            "--selector deploy-step=config",
+            "--selector deploy-step=workload,slot=blue",
+            f"rollout status deployment/{root.name}-blue",
+            f"patch service {root.name} --namespace {root.name}-production --type merge "
+            '--patch {"spec":{"selector":{"slot":"blue"}}}',
+            f"patch service {root.name}-preview",
+        ],
+    )
     assert not [c for c in calls if "slot=green" in c], "the live slot is never touched"
 
 
 def test_argo_canary_failure_is_reported(project: Any, fake_kubectl: Path) -> None:
     root = project(COMBOS[IDS.index("kubernetes-canary-argo")])
-    result, _ = real_run(root, fake_kubectl, "--env", "staging", "--image", f"ghcr.io/my-org/{root.name}:{TAG}",
-                         STUB_PHASE="Degraded")
+    result, _ = real_run(
+        root,
+        fake_kubectl,
+        "--env",
+        "staging",
+        "--image",
+        f"ghcr.io/my-org/{root.name}:{TAG}",
+        STUB_PHASE="Degraded",
+    )
     assert result.returncode == 1
     assert "Degraded" in result.stderr
 
 
 def test_rendered_manifest_selectors_match_the_script_labels(project: Any) -> None:
-    # The scripts select objects by `deploy-step`, `slot` and `track`: the manifests must carry them.
+    # The scripts select objects by `deploy-step` and `slot`: the manifests must carry them.
     root = project(COMBOS[IDS.index("kubernetes-blue-green-native")])
     text = (root / "scripts" / "deploy.sh").read_text()
     assert re.search(r"deploy-step=workload,slot=\$idle", text)

@@ -1,4 +1,4 @@
-"""Fly.io output: fly.toml parses and carries the strategy, checks, migrations and size the answers ask for."""
+"""Fly.io output: fly.toml parses and carries the strategy, checks, migrations and VM size."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from delivery import HEALTH, Renders, combo_id, migrate_command, plain_var_names, secret_var_names, strategies
+from delivery import (
+    HEALTH,
+    Renders,
+    combo_id,
+    migrate_command,
+    plain_var_names,
+    secret_var_names,
+    strategies,
+)
 from helpers import choices, render
 
 FLY_STRATEGIES = {"rolling": "rolling", "blue-green": "bluegreen", "canary": "canary"}
@@ -17,8 +25,20 @@ COMBOS: list[dict[str, Any]] = [
     for strategy, _ in strategies("fly")
     for language in choices("language")
 ] + [
-    {"language": "python", "framework": "django", "strategy": "canary", "memory_limit": "3Gi", "min_replicas": 3},
-    {"language": "go", "strategy": "rolling", "database": "none", "fly_region": "ams", "memory_limit": "300Mi"},
+    {
+        "language": "python",
+        "framework": "django",
+        "strategy": "canary",
+        "memory_limit": "3Gi",
+        "min_replicas": 3,
+    },
+    {
+        "language": "go",
+        "strategy": "rolling",
+        "database": "none",
+        "fly_region": "ams",
+        "memory_limit": "300Mi",
+    },
 ]
 
 
@@ -27,7 +47,9 @@ def renders(template_src: Path, tmp_path_factory: pytest.TempPathFactory) -> Ren
     return Renders(template_src, tmp_path_factory.mktemp("fly"))
 
 
-def fly_toml(renders: Renders, combo: dict[str, Any]) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+def fly_toml(
+    renders: Renders, combo: dict[str, Any]
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     """The rendered project, its answers and its parsed fly.toml."""
     answers = {"platform": "fly", "database": "postgres", "cache": "redis", **combo}
     project = renders(combo_id(combo), **answers)
@@ -48,7 +70,9 @@ def test_fly_toml_follows_the_answers(renders: Renders, combo: dict[str, Any]) -
     else:
         assert "release_command" not in config["deploy"]
     service = config["http_service"]
-    assert service["internal_port"] == {"node": 3000, "python": 8000, "go": 8080}[answers["language"]]
+    assert (
+        service["internal_port"] == {"node": 3000, "python": 8000, "go": 8080}[answers["language"]]
+    )
     assert service["force_https"] is True
     assert service["min_machines_running"] == answers.get("min_replicas", 2)
     (check,) = service["checks"]
@@ -57,7 +81,10 @@ def test_fly_toml_follows_the_answers(renders: Renders, combo: dict[str, Any]) -
     assert check["interval"] == f"{HEALTH['probes']['readiness']['period']}s"
     assert check["timeout"] == f"{HEALTH['probes']['readiness']['timeout']}s"
     assert check["grace_period"].endswith("s")
-    assert config["metrics"] == {"port": service["internal_port"], "path": HEALTH["paths"]["metrics"]}
+    assert config["metrics"] == {
+        "port": service["internal_port"],
+        "path": HEALTH["paths"]["metrics"],
+    }
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=[combo_id(c) for c in COMBOS])
@@ -71,15 +98,26 @@ def test_fly_env_has_plain_settings_and_no_secrets(renders: Renders, combo: dict
         assert f"fly secrets set --app {project.name} {name}=..." in text
 
 
-@pytest.mark.parametrize(("memory_limit", "memory", "size"), [
-    ("128Mi", "256mb", "shared-cpu-1x"), ("256Mi", "256mb", "shared-cpu-1x"),
-    ("300Mi", "512mb", "shared-cpu-1x"), ("2Gi", "2048mb", "shared-cpu-1x"), ("3Gi", "3072mb", "shared-cpu-2x"),
-])
+@pytest.mark.parametrize(
+    ("memory_limit", "memory", "size"),
+    [
+        ("128Mi", "256mb", "shared-cpu-1x"),
+        ("256Mi", "256mb", "shared-cpu-1x"),
+        ("300Mi", "512mb", "shared-cpu-1x"),
+        ("2Gi", "2048mb", "shared-cpu-1x"),
+        ("3Gi", "3072mb", "shared-cpu-2x"),
+    ],
+)
 def test_vm_size_covers_the_memory_limit(
     template_src: Path, tmp_path: Path, memory_limit: str, memory: str, size: str
 ) -> None:
-    project = render(template_src, tmp_path / "svc", platform="fly", memory_limit=memory_limit,
-                     memory_request="128Mi")
+    project = render(
+        template_src,
+        tmp_path / "svc",
+        platform="fly",
+        memory_limit=memory_limit,
+        memory_request="128Mi",
+    )
     with (project / "fly.toml").open("rb") as handle:
         (vm,) = tomllib.load(handle)["vm"]
     assert vm == {"size": size, "memory": memory}

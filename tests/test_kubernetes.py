@@ -1,4 +1,4 @@
-"""Kubernetes output: every strategy and language builds, validates and passes the checks no schema makes."""
+"""Kubernetes output: every strategy and language builds, validates and passes extra checks."""
 
 from __future__ import annotations
 
@@ -43,10 +43,23 @@ COMBOS: list[dict[str, Any]] = [
     for language in choices("language")
 ] + [
     {"language": "python", "framework": "django", "strategy": "rolling", "k8s_rollouts": "argo"},
-    {"language": "go", "strategy": "canary", "k8s_rollouts": "native", "database": "none",
-     "cache": "none", "cpu_limit": "500m", "min_replicas": 3, "max_replicas": 7},
-    {"language": "node", "strategy": "canary", "k8s_rollouts": "argo", "database": "none",
-     "prometheus_url": "http://prometheus.monitoring.svc:9090"},
+    {
+        "language": "go",
+        "strategy": "canary",
+        "k8s_rollouts": "native",
+        "database": "none",
+        "cache": "none",
+        "cpu_limit": "500m",
+        "min_replicas": 3,
+        "max_replicas": 7,
+    },
+    {
+        "language": "node",
+        "strategy": "canary",
+        "k8s_rollouts": "argo",
+        "database": "none",
+        "prometheus_url": "http://prometheus.monitoring.svc:9090",
+    },
 ]
 IDS = [combo_id(combo) for combo in COMBOS]
 assert len(set(IDS)) == len(IDS), "combination ids name the rendered projects: keep them unique"
@@ -60,8 +73,12 @@ def answers_of(combo: dict[str, Any]) -> dict[str, Any]:
 def expected_of(answers: dict[str, Any]) -> dict[str, Any]:
     """The answers with the defaults the checks compare against filled in."""
     min_replicas = answers.get("min_replicas", questions()["min_replicas"]["default"])
-    return {"cpu_limit": questions()["cpu_limit"]["default"], "min_replicas": min_replicas,
-            "max_replicas": max(min_replicas * 5, 10), **answers}
+    return {
+        "cpu_limit": questions()["cpu_limit"]["default"],
+        "min_replicas": min_replicas,
+        "max_replicas": max(min_replicas * 5, 10),
+        **answers,
+    }
 
 
 class Built:
@@ -77,7 +94,9 @@ class Built:
         for overlay in OVERLAYS:
             result = subprocess.run(
                 [kubectl, "kustomize", str(project / "deploy" / "k8s" / "overlays" / overlay)],
-                capture_output=True, text=True, check=False,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             assert result.returncode == 0, f"kustomize {overlay} failed:\n{result.stderr}"
             self.text[overlay] = result.stdout
@@ -128,7 +147,9 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=IDS)
-def test_every_overlay_validates_against_the_pinned_kubernetes(builds: Any, combo: dict[str, Any]) -> None:
+def test_every_overlay_validates_against_the_pinned_kubernetes(
+    builds: Any, combo: dict[str, Any]
+) -> None:
     built = builds(combo)
     for overlay in OVERLAYS:
         for doc in built.docs[overlay]:
@@ -138,39 +159,54 @@ def test_every_overlay_validates_against_the_pinned_kubernetes(builds: Any, comb
         # Argo's kinds are not in that schema set: their pod template is
         # validated as the PodTemplateSpec it is.
         for rollout in built.objects(overlay, "Rollout"):
-            wrapper = {"apiVersion": "v1", "kind": "PodTemplate",
-                       "metadata": {"name": rollout["metadata"]["name"]},
-                       "template": rollout["spec"]["template"]}
+            wrapper = {
+                "apiVersion": "v1",
+                "kind": "PodTemplate",
+                "metadata": {"name": rollout["metadata"]["name"]},
+                "template": rollout["spec"]["template"],
+            }
             kubernetes_validate.validate(wrapper, KUBERNETES_VERSION, strict=True)
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=IDS)
-def test_probes_name_the_http_port_and_the_contract_paths(builds: Any, combo: dict[str, Any]) -> None:
+def test_probes_name_the_http_port_and_the_contract_paths(
+    builds: Any, combo: dict[str, Any]
+) -> None:
     built = builds(combo)
     paths = HEALTH["paths"]
-    expected = {"startupProbe": paths["liveness"], "livenessProbe": paths["liveness"],
-                "readinessProbe": paths["readiness"]}
+    expected = {
+        "startupProbe": paths["liveness"],
+        "livenessProbe": paths["liveness"],
+        "readinessProbe": paths["readiness"],
+    }
     for name, template in pod_specs(built, "production"):
         for container in template["spec"]["containers"]:
             if container["name"] != "app":
                 continue
             port_names = {port["name"] for port in container["ports"]}
             assert port_names == {"http"}
-            assert container["ports"][0]["containerPort"] == DEFAULT_PORTS[built.answers["language"]]
+            assert (
+                container["ports"][0]["containerPort"] == DEFAULT_PORTS[built.answers["language"]]
+            )
             for probe, path in expected.items():
                 assert container[probe]["httpGet"]["port"] in port_names, f"{name}: {probe} port"
                 assert container[probe]["httpGet"]["path"] == path, f"{name}: {probe} path"
             timings = HEALTH["probes"]
-            assert container["startupProbe"]["failureThreshold"] == timings["startup"]["failure_threshold"]
+            assert (
+                container["startupProbe"]["failureThreshold"]
+                == timings["startup"]["failure_threshold"]
+            )
             assert container["livenessProbe"]["periodSeconds"] == timings["liveness"]["period"]
             assert container["readinessProbe"]["periodSeconds"] == timings["readiness"]["period"]
     assert_service_serves(built.project, {paths["liveness"], paths["readiness"]})
 
 
 def assert_service_serves(project: Path, paths: set[str]) -> None:
-    """Each probe path appears in the rendered service's own routes (once the service code exists)."""
+    """Each probe path appears in the rendered service's routes (once the service code exists)."""
     sources = [
-        path for folder in ("src", "app", "internal", "cmd") if (project / folder).is_dir()
+        path
+        for folder in ("src", "app", "internal", "cmd")
+        if (project / folder).is_dir()
         for path in (project / folder).rglob("*")
         if path.suffix in {".ts", ".js", ".py", ".go"} and "test" not in path.name
     ]
@@ -184,18 +220,26 @@ def assert_service_serves(project: Path, paths: set[str]) -> None:
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=IDS)
-def test_services_hpa_pdb_and_network_policy_target_the_workload(builds: Any, combo: dict[str, Any]) -> None:
+def test_services_hpa_pdb_and_network_policy_target_the_workload(
+    builds: Any, combo: dict[str, Any]
+) -> None:
     built = builds(combo)
     for overlay in ("staging", "production"):
-        pods = {doc["metadata"]["name"]: doc["spec"]["template"]["metadata"]["labels"]
-                for doc in built.workloads(overlay)}
+        pods = {
+            doc["metadata"]["name"]: doc["spec"]["template"]["metadata"]["labels"]
+            for doc in built.workloads(overlay)
+        }
         for workload in built.workloads(overlay):
-            assert selects(workload["spec"]["selector"]["matchLabels"],
-                           workload["spec"]["template"]["metadata"]["labels"])
+            assert selects(
+                workload["spec"]["selector"]["matchLabels"],
+                workload["spec"]["template"]["metadata"]["labels"],
+            )
         # The main Service and every other one select some server pods, never the Job's.
         for service in built.objects(overlay, "Service"):
             selector = service["spec"]["selector"]
-            assert any(selects(selector, labels) for labels in pods.values()), service["metadata"]["name"]
+            assert any(selects(selector, labels) for labels in pods.values()), service["metadata"][
+                "name"
+            ]
             for job in built.objects(overlay, "Job"):
                 assert not selects(selector, job["spec"]["template"]["metadata"]["labels"])
             assert service["spec"]["ports"][0]["targetPort"] == "http"
@@ -206,7 +250,11 @@ def test_services_hpa_pdb_and_network_policy_target_the_workload(builds: Any, co
         for hpa in built.objects(overlay, "HorizontalPodAutoscaler"):
             ref = hpa["spec"]["scaleTargetRef"]
             assert ref["name"] in pods
-            kind = next(doc["kind"] for doc in built.workloads(overlay) if doc["metadata"]["name"] == ref["name"])
+            kind = next(
+                doc["kind"]
+                for doc in built.workloads(overlay)
+                if doc["metadata"]["name"] == ref["name"]
+            )
             assert ref["kind"] == kind
             targets.add(ref["name"])
             if overlay == "production":
@@ -214,11 +262,18 @@ def test_services_hpa_pdb_and_network_policy_target_the_workload(builds: Any, co
                 assert hpa["spec"]["maxReplicas"] == built.answers["max_replicas"]
         assert targets == set(pods) - {f"{built.name}-canary"}
         pdb = built.one(overlay, "PodDisruptionBudget", built.name)
-        assert all(selects(pdb["spec"]["selector"]["matchLabels"], labels) for labels in pods.values())
+        assert all(
+            selects(pdb["spec"]["selector"]["matchLabels"], labels) for labels in pods.values()
+        )
         policy = built.one(overlay, "NetworkPolicy", built.name)
-        assert all(selects(policy["spec"]["podSelector"]["matchLabels"], labels) for labels in pods.values())
+        assert all(
+            selects(policy["spec"]["podSelector"]["matchLabels"], labels)
+            for labels in pods.values()
+        )
         assert policy["spec"]["policyTypes"] == ["Ingress"]
-        assert [rule["ports"] for rule in policy["spec"]["ingress"]] == [[{"port": "http", "protocol": "TCP"}]]
+        assert [rule["ports"] for rule in policy["spec"]["ingress"]] == [
+            [{"port": "http", "protocol": "TCP"}]
+        ]
     # Previews stay small: no autoscaler, no disruption budget, one replica.
     assert not built.objects("preview", "HorizontalPodAutoscaler")
     assert not built.objects("preview", "PodDisruptionBudget")
@@ -261,20 +316,28 @@ def test_pods_are_hardened_and_sized(builds: Any, combo: dict[str, Any]) -> None
 @pytest.mark.parametrize("combo", COMBOS, ids=IDS)
 def test_shutdown_drains_within_the_grace_period(builds: Any, combo: dict[str, Any]) -> None:
     built = builds(combo)
-    defaults = {var["name"]: var.get("default") for var in yaml.safe_load(
-        (REPO_ROOT / "includes" / "env-spec.yml").read_text())}
+    defaults = {
+        var["name"]: var.get("default")
+        for var in yaml.safe_load((REPO_ROOT / "includes" / "env-spec.yml").read_text())
+    }
     for workload in built.workloads("production"):
         spec = workload["spec"]["template"]["spec"]
         prestop = spec["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
         assert prestop == HEALTH["drain"]["prestop_seconds"]
-        needed = prestop + int(defaults["SHUTDOWN_DELAY_SECONDS"]) + int(defaults["SHUTDOWN_TIMEOUT_SECONDS"])
+        needed = (
+            prestop
+            + int(defaults["SHUTDOWN_DELAY_SECONDS"])
+            + int(defaults["SHUTDOWN_TIMEOUT_SECONDS"])
+        )
         assert spec["terminationGracePeriodSeconds"] >= needed
         zones = [c["topologyKey"] for c in spec["topologySpreadConstraints"]]
         assert zones == ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=IDS)
-def test_config_map_holds_plain_vars_and_secrets_are_only_referenced(builds: Any, combo: dict[str, Any]) -> None:
+def test_config_map_holds_plain_vars_and_secrets_are_only_referenced(
+    builds: Any, combo: dict[str, Any]
+) -> None:
     built = builds(combo)
     plain = plain_var_names(built.answers) - {"APP_VERSION"}
     secrets = secret_var_names(built.answers)
@@ -286,7 +349,9 @@ def test_config_map_holds_plain_vars_and_secrets_are_only_referenced(builds: Any
         for name, template in pod_specs(built, overlay):
             container = template["spec"]["containers"][0]
             assert container["envFrom"] == [{"configMapRef": {"name": config["metadata"]["name"]}}]
-            refs = {env["name"]: env["valueFrom"]["secretKeyRef"] for env in container.get("env", [])}
+            refs = {
+                env["name"]: env["valueFrom"]["secretKeyRef"] for env in container.get("env", [])
+            }
             assert set(refs) == set(secrets), name
             for var, ref in refs.items():
                 assert ref["name"] == f"{built.name}-secrets"
@@ -295,7 +360,9 @@ def test_config_map_holds_plain_vars_and_secrets_are_only_referenced(builds: Any
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=IDS)
-def test_migration_job_runs_the_migrate_command_with_the_server_image(builds: Any, combo: dict[str, Any]) -> None:
+def test_migration_job_runs_the_migrate_command_with_the_server_image(
+    builds: Any, combo: dict[str, Any]
+) -> None:
     built = builds(combo)
     jobs = built.objects("production", "Job")
     if built.answers["database"] != "postgres":
@@ -306,7 +373,10 @@ def test_migration_job_runs_the_migrate_command_with_the_server_image(builds: An
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == migrate_command(built.answers)
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
-    server_images = {w["spec"]["template"]["spec"]["containers"][0]["image"] for w in built.workloads("production")}
+    server_images = {
+        w["spec"]["template"]["spec"]["containers"][0]["image"]
+        for w in built.workloads("production")
+    }
     assert server_images == {container["image"]}
 
 
@@ -321,19 +391,29 @@ def test_every_object_has_a_deploy_step_and_namespace(builds: Any, combo: dict[s
         assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
         for doc in built.docs[overlay]:
             step = doc["metadata"]["labels"]["deploy-step"]
-            expected = {"Deployment": "workload", "Rollout": "workload", "Job": "migration"}.get(doc["kind"], "config")
+            expected = {"Deployment": "workload", "Rollout": "workload", "Job": "migration"}.get(
+                doc["kind"], "config"
+            )
             assert step == expected, f"{doc['kind']}/{doc['metadata']['name']}"
             if doc["kind"] != "Namespace":
                 assert doc["metadata"]["namespace"] == expected_ns
 
 
-@pytest.mark.parametrize("combo", [c for c in COMBOS if c["strategy"] == "rolling"],
-                         ids=[i for c, i in zip(COMBOS, IDS, strict=True) if c["strategy"] == "rolling"])
-def test_rolling_update_never_drops_below_the_current_count(builds: Any, combo: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "combo",
+    [c for c in COMBOS if c["strategy"] == "rolling"],
+    ids=[i for c, i in zip(COMBOS, IDS, strict=True) if c["strategy"] == "rolling"],
+)
+def test_rolling_update_never_drops_below_the_current_count(
+    builds: Any, combo: dict[str, Any]
+) -> None:
     built = builds(combo)
     (deployment,) = built.objects("production", "Deployment")
     spec = deployment["spec"]
-    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
+    }
     assert spec["minReadySeconds"] > 0
     assert spec["progressDeadlineSeconds"] > spec["minReadySeconds"]
     assert "replicas" not in spec, "the HPA owns the replica count"
@@ -366,7 +446,9 @@ def test_argo_rollout_strategy_fields(builds: Any, combo: dict[str, Any]) -> Non
         assert all("pause" in step for step in steps[1::2]) and len(steps) == 4
         (template,) = built.objects(overlay, "AnalysisTemplate")
         assert canary["analysis"]["templates"] == [{"templateName": template["metadata"]["name"]}]
-        assert {a["name"] for a in canary["analysis"]["args"]} == {a["name"] for a in template["spec"]["args"]}
+        assert {a["name"] for a in canary["analysis"]["args"]} == {
+            a["name"] for a in template["spec"]["args"]
+        }
         (metric,) = template["spec"]["metrics"]
         query = metric["provider"]["prometheus"]["query"]
         assert HEALTH["metrics"]["errors_total"] in query
@@ -380,14 +462,23 @@ def test_argo_rollout_strategy_fields(builds: Any, combo: dict[str, Any]) -> Non
 
 
 @pytest.mark.parametrize("combo", NATIVE, ids=[combo_id(c) for c in NATIVE])
-def test_native_strategies_use_two_deployments_with_one_pod_template(builds: Any, combo: dict[str, Any]) -> None:
+def test_native_strategies_use_two_deployments_with_one_pod_template(
+    builds: Any, combo: dict[str, Any]
+) -> None:
     built = builds(combo)
     deployments = {d["metadata"]["name"]: d for d in built.objects("production", "Deployment")}
     if built.answers["strategy"] == "blue-green":
-        names, label, values = [f"{built.name}-blue", f"{built.name}-green"], "slot", ["blue", "green"]
+        names, label, values = (
+            [f"{built.name}-blue", f"{built.name}-green"],
+            "slot",
+            ["blue", "green"],
+        )
         service = built.one("production", "Service", built.name)
         assert service["spec"]["selector"]["slot"] == "blue"
-        assert built.one("production", "Service", f"{built.name}-preview")["spec"]["selector"]["slot"] == "green"
+        assert (
+            built.one("production", "Service", f"{built.name}-preview")["spec"]["selector"]["slot"]
+            == "green"
+        )
     else:
         names, label, values = [built.name, f"{built.name}-canary"], "track", ["stable", "canary"]
         assert deployments[f"{built.name}-canary"]["spec"]["replicas"] == 0
@@ -412,17 +503,27 @@ def test_checkov_finds_nothing_beyond_the_justified_skips(builds: Any, tmp_path:
     for combo in COMBOS:
         built = builds(combo)
         for overlay in OVERLAYS:
-            docs = []
-            for doc in built.docs[overlay]:
-                if doc["kind"] == "Rollout":
-                    doc = {**doc, "apiVersion": "apps/v1", "kind": "Deployment",
-                           "spec": {k: v for k, v in doc["spec"].items() if k not in {"strategy", "progressDeadlineAbort"}}}
-                docs.append(doc)
+            docs = [
+                as_deployment(doc) if doc["kind"] == "Rollout" else doc
+                for doc in built.docs[overlay]
+            ]
             (tmp_path / f"{combo_id(combo)}--{overlay}.yaml").write_text(yaml.safe_dump_all(docs))
     result = subprocess.run(
-        [str(checkov), "--directory", str(tmp_path), "--framework", "kubernetes", "--skip-download",
-         "--quiet", "--compact", "--output", "json"],
-        capture_output=True, text=True, check=False,
+        [
+            str(checkov),
+            "--directory",
+            str(tmp_path),
+            "--framework",
+            "kubernetes",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.stdout.strip(), f"checkov printed nothing:\n{result.stderr[-2000:]}"
     reports = json.loads(result.stdout)
@@ -435,9 +536,19 @@ def test_checkov_finds_nothing_beyond_the_justified_skips(builds: Any, tmp_path:
         for failure in report["results"]["failed_checks"]:
             combo = Path(failure["file_path"]).name.split("--")[0]
             if not skipped(failure["check_id"], answers[combo]):
-                unexpected.append(f"{failure['check_id']} {failure['check_name']} in {failure['file_path']} "
-                                  f"({failure['resource']})")
+                unexpected.append(
+                    f"{failure['check_id']} {failure['check_name']} in {failure['file_path']} "
+                    f"({failure['resource']})"
+                )
     assert not unexpected, "\n".join(sorted(set(unexpected)))
+
+
+def as_deployment(rollout: dict[str, Any]) -> dict[str, Any]:
+    """A Rollout as the Deployment checkov can read: same metadata and pod template."""
+    spec = {
+        k: v for k, v in rollout["spec"].items() if k not in {"strategy", "progressDeadlineAbort"}
+    }
+    return {**rollout, "apiVersion": "apps/v1", "kind": "Deployment", "spec": spec}
 
 
 def skipped(check_id: str, answers: dict[str, Any]) -> bool:
@@ -459,7 +570,9 @@ def test_checkov_skips_are_few_and_justified() -> None:
 def setup_checkov_venv() -> None:
     """Create the checkov virtualenv (its dependency pins clash with the suite's own)."""
     if os.environ.get("CI") != "true" and not os.environ.get("PRODREADY_INSTALL_TOOLS"):
-        pytest.skip(f"checkov is not installed in {CHECKOV_VENV} (set PRODREADY_INSTALL_TOOLS=1 to create it)")
+        pytest.skip(f"no checkov in {CHECKOV_VENV} (PRODREADY_INSTALL_TOOLS=1 creates it)")
     CHECKOV_VENV.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True)
-    subprocess.run([str(CHECKOV_VENV / "bin" / "pip"), "install", "--quiet", "checkov>=3.2,<4"], check=True)
+    subprocess.run(
+        [str(CHECKOV_VENV / "bin" / "pip"), "install", "--quiet", "checkov>=3.2,<4"], check=True
+    )
