@@ -12,6 +12,9 @@ import yaml
 from delivery import HEALTH, Renders, combo_id, dockerfile_uid, migrate_command, secret_var_names
 from helpers import choices, render, require_tool
 
+# One worker renders this module's projects once (scripts/test.sh runs --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("compose")
+
 COMBOS: list[dict[str, Any]] = [
     {"language": language, "database": database, "cache": cache}
     for language in choices("language")

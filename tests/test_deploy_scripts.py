@@ -14,6 +14,9 @@ import yaml
 from delivery import Renders, combo_id, load_all, strategies
 from helpers import choices, require_tool
 
+# One worker renders this module's projects once (scripts/test.sh runs --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("deploy-scripts")
+
 COMBOS: list[dict[str, Any]] = [
     {"platform": platform, "strategy": strategy, "k8s_rollouts": rollouts}
     for platform in choices("platform")

@@ -19,6 +19,9 @@ from delivery import (
 )
 from helpers import choices, render
 
+# One worker renders this module's projects once (scripts/test.sh runs --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("fly")
+
 FLY_STRATEGIES = {"rolling": "rolling", "blue-green": "bluegreen", "canary": "canary"}
 COMBOS: list[dict[str, Any]] = [
     {"language": language, "strategy": strategy}

@@ -29,6 +29,9 @@ from delivery import (
 )
 from helpers import REPO_ROOT, choices, questions, require_tool
 
+# One worker renders this module's projects once (scripts/test.sh runs --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("kubernetes")
+
 OVERLAYS = ("staging", "production", "preview")
 DEFAULT_PORTS = {"node": 3000, "python": 8000, "go": 8080}
 CHECKOV_SKIPS = yaml.safe_load((REPO_ROOT / "tests" / "checkov-skips.yaml").read_text())
