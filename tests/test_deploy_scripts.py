@@ -430,6 +430,8 @@ case "$1 $2" in
   "get service") echo "$STUB_SLOT" ;;
   "get rollout") echo "1 1 $STUB_PHASE" ;;
   "get deployment") echo "${STUB_REPLICAS:-}" ;;
+  "scale "*) for arg in "$@"; do last="$arg"; done; echo "$last" > "$STUB_DIR/replicas" ;;
+  "get pods") for ((i = 0; i < $(cat "$STUB_DIR/replicas"); i++)); do echo "$STUB_POD"; done ;;
   "argo rollouts") exit 0 ;;
 esac
 exit 0
@@ -556,3 +558,69 @@ def test_rendered_manifest_selectors_match_the_script_labels(project: Any) -> No
     workload = yaml.safe_load_all((root / "deploy" / "k8s" / "base" / "workload.yaml").read_text())
     slots = {doc["metadata"]["labels"]["slot"] for doc in workload}
     assert slots == {"blue", "green"}
+
+
+def test_native_canary_grows_then_promotes(project: Any, fake_kubectl: Path) -> None:
+    root = project(COMBOS[IDS.index("kubernetes-canary-native")])
+    name = root.name
+    result, calls = real_run(
+        root,
+        fake_kubectl,
+        "--env",
+        "production",
+        "--image",
+        f"ghcr.io/my-org/{name}:{TAG}",
+        STUB_REPLICAS="4",
+        STUB_POD="true 0",
+    )
+    assert result.returncode == 0, result.stderr
+    canary = f"scale deployment/{name}-canary --namespace {name}-production --replicas"
+    # 4 stable pods: 1 canary is ~5% (20%), 4 canaries are 50%.
+    assert_in_order(
+        calls,
+        [
+            "deploy-step=workload,track=canary",
+            f"{canary} 1",
+            "get pods",
+            f"{canary} 4",
+            "get pods",
+            "deploy-step=workload,track=stable",
+            f"rollout status deployment/{name} ",
+            f"{canary} 0",
+        ],
+    )
+
+
+def test_unhealthy_native_canary_is_removed_and_never_promoted(
+    project: Any, fake_kubectl: Path
+) -> None:
+    root = project(COMBOS[IDS.index("kubernetes-canary-native")])
+    result, calls = real_run(
+        root,
+        fake_kubectl,
+        "--env",
+        "production",
+        "--image",
+        f"ghcr.io/my-org/{root.name}:{TAG}",
+        STUB_REPLICAS="4",
+        STUB_POD="true 2",
+    )
+    assert result.returncode == 1
+    assert "the canary is unhealthy" in result.stderr
+    assert calls[-1].startswith(f"kubectl scale deployment/{root.name}-canary")
+    assert calls[-1].endswith("--replicas 0")
+    assert not [c for c in calls if "track=stable" in c]
+
+
+def test_bad_prometheus_url_is_rejected(template_src: Path, tmp_path: Path) -> None:
+    from helpers import render
+
+    with pytest.raises(ValueError, match="must be an http"):
+        render(
+            template_src,
+            tmp_path / "svc",
+            platform="kubernetes",
+            strategy="canary",
+            k8s_rollouts="argo",
+            prometheus_url="prometheus:9090",
+        )
