@@ -624,3 +624,95 @@ def test_bad_prometheus_url_is_rejected(template_src: Path, tmp_path: Path) -> N
             k8s_rollouts="argo",
             prometheus_url="prometheus:9090",
         )
+
+
+def recording_tool(folder: Path, name: str, body: str) -> None:
+    """A stand-in for `name` that records its arguments, then runs `body`."""
+    script = folder / name
+    script.write_text(
+        f'#!/usr/bin/env bash\necho "{name} $*" >> "{folder}/calls"\n{body}\nexit 0\n'
+    )
+    script.chmod(0o755)
+
+
+def test_fly_rollback_redeploys_the_release_before_the_current_one(
+    project: Any, tmp_path: Path
+) -> None:
+    require_tool("jq")
+    root = project(COMBOS[IDS.index("fly-canary-argo")])
+    releases = (
+        '[{"Version": 3, "Status": "failed", "ImageRef": "ghcr.io/x:bad"},'
+        ' {"Version": 2, "Status": "complete", "ImageRef": "ghcr.io/x:current"},'
+        ' {"Version": 1, "Status": "complete", "ImageRef": "ghcr.io/x:good"}]'
+    )
+    recording_tool(tmp_path, "flyctl", f"[ \"$1\" != releases ] || echo '{releases}'")
+    result = run_script(
+        root, "rollback.sh", "--env", "production", "--to", "previous", path_first=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert_in_order(
+        calls,
+        [
+            f"flyctl releases --app {root.name} --image --json",
+            f"flyctl deploy --config fly.toml --app {root.name} --image ghcr.io/x:good "
+            "--env APP_ENV=production --env APP_VERSION=good",
+            f"flyctl status --app {root.name}",
+        ],
+    )
+
+
+def test_compose_deploy_keeps_the_previous_image_and_rollback_returns_to_it(
+    project: Any, tmp_path: Path
+) -> None:
+    root = project(COMBOS[IDS.index("compose-rolling-argo")])
+    image = f"ghcr.io/my-org/{root.name}"
+    recording_tool(
+        tmp_path,
+        "docker",
+        f"""case "$1 $2" in
+  "compose --project-name") [[ " $* " != *" ps --quiet app "* ]] || echo c0ffee ;;
+  "inspect --format") echo "{image}:old" ;;
+  "image inspect") printf '%s\\n' "{image}:old" "{image}:previous-staging" ;;
+esac""",
+    )
+    env = {"DOCKER_HOST": "ssh://deploy@staging.invalid"}
+    deployed = run_script(
+        root,
+        "deploy.sh",
+        "--env",
+        "staging",
+        "--image",
+        f"{image}:{TAG}",
+        path_first=tmp_path,
+        env=env,
+    )
+    assert deployed.returncode == 0, deployed.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert_in_order(
+        calls,
+        [
+            f"docker image tag {image}:old {image}:previous-staging",
+            "pull app migrate",
+            "run --rm migrate",
+            "up --detach --wait --wait-timeout 300 --no-deps app postgres redis",
+        ],
+    )
+    (tmp_path / "calls").unlink()
+    rolled = run_script(
+        root, "rollback.sh", "--env", "staging", "--to", "previous", path_first=tmp_path, env=env
+    )
+    assert rolled.returncode == 0, rolled.stderr
+    assert f"deploying {image}:old" in rolled.stderr
+    missing_host = run_script(
+        root,
+        "deploy.sh",
+        "--env",
+        "staging",
+        "--image",
+        f"{image}:{TAG}",
+        path_first=tmp_path,
+        env={"DOCKER_HOST": ""},
+    )
+    assert missing_host.returncode == 1
+    assert "DOCKER_HOST" in missing_host.stderr
