@@ -6,6 +6,7 @@ the docs use (flowchart and sequenceDiagram): headers, node shapes, arrows and b
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,9 @@ def code_blocks(text: str) -> list[CodeBlock]:
         fence, indent = match["fence"], len(match["indent"])
         body: list[str] = []
         j = i + 1
-        while j < len(lines) and not re.match(rf"^ *{re.escape(fence[0])}{{{len(fence)},}}\s*$", lines[j]):
+        while j < len(lines) and not re.match(
+            rf"^ *{re.escape(fence[0])}{{{len(fence)},}}\s*$", lines[j]
+        ):
             body.append(lines[j][indent:] if lines[j][:indent].strip() == "" else lines[j])
             j += 1
         blocks.append(CodeBlock(match["info"].strip(), "\n".join(body), i + 2))
@@ -122,8 +125,16 @@ _ID = r"[A-Za-z_][A-Za-z0-9_]*"
 # Label text: quoted (anything but a quote) or bare (no brackets, quotes or pipes).
 _LABEL = r'(?:"[^"]*"|[^\[\](){}"|]+)'
 _SHAPES = [
-    (r"\(\[", r"\]\)"), (r"\[\[", r"\]\]"), (r"\[\(", r"\)\]"), (r"\(\(", r"\)\)"),
-    (r"\[/", r"/\]"), (r"\[\\", r"\\\]"), (r"\[", r"\]"), (r"\(", r"\)"), (r"\{", r"\}"), (r">", r"\]"),
+    (r"\(\[", r"\]\)"),
+    (r"\[\[", r"\]\]"),
+    (r"\[\(", r"\)\]"),
+    (r"\(\(", r"\)\)"),
+    (r"\[/", r"/\]"),
+    (r"\[\\", r"\\\]"),
+    (r"\[", r"\]"),
+    (r"\(", r"\)"),
+    (r"\{", r"\}"),
+    (r">", r"\]"),
 ]
 _SHAPE = "|".join(f"{o}{_LABEL}{c}" for o, c in _SHAPES)
 _NODE = re.compile(rf"\s*(?P<id>{_ID})(?P<shape>{_SHAPE})?\s*")
@@ -142,7 +153,9 @@ _MESSAGE = re.compile(rf"^{_ID} *(?:-{{1,2}}>>|-{{1,2}}>|-{{1,2}}x|-{{1,2}}\)) *
 _NOTE = re.compile(rf"^[Nn]ote +(?:(?:left|right) of +{_ID}|over +{_ID}(?: *, *{_ID})?) *: *.+$")
 _SEQ_OPEN = re.compile(r"^(?:loop|alt|opt|par|critical|break|rect|box)\b.*$")
 _SEQ_MIDDLE = re.compile(r"^(?:else|and|option)\b.*$")
-_SEQ_OTHER = re.compile(rf"^(?:autonumber.*|(?:activate|deactivate|create participant|destroy) +{_ID}|%%.*)$")
+_SEQ_OTHER = re.compile(
+    rf"^(?:autonumber.*|(?:activate|deactivate|create participant|destroy) +{_ID}|%%.*)$"
+)
 
 
 def _flowchart_statement(line: str) -> str | None:
@@ -210,7 +223,10 @@ def _sequence_errors(lines: list[tuple[int, str]]) -> list[str]:
             if depth == 0:
                 errors.append(f"line {number}: {line.split()[0]!r} outside a block")
         elif not (
-            _PARTICIPANT.match(line) or _MESSAGE.match(line) or _NOTE.match(line) or _SEQ_OTHER.match(line)
+            _PARTICIPANT.match(line)
+            or _MESSAGE.match(line)
+            or _NOTE.match(line)
+            or _SEQ_OTHER.match(line)
         ):
             errors.append(f"line {number}: not a sequence statement: {line!r}")
     if depth:
@@ -219,7 +235,7 @@ def _sequence_errors(lines: list[tuple[int, str]]) -> list[str]:
 
 
 def mermaid_errors(source: str) -> list[str]:
-    """Why a Mermaid diagram is malformed ([] when it is a well-formed flowchart or sequenceDiagram)."""
+    """Why a Mermaid diagram is malformed: [] for a well-formed flowchart or sequenceDiagram."""
     lines = [(n, raw.strip()) for n, raw in enumerate(source.splitlines(), 1) if raw.strip()]
     if not lines:
         return ["empty diagram"]
@@ -240,22 +256,29 @@ def flowchart_edges(source: str) -> set[tuple[str, str]]:
     edges: set[tuple[str, str]] = set()
     for raw in source.splitlines()[1:]:
         line = raw.strip()
-        if not line or line in {"end"} or line.startswith("subgraph ") or _FLOW_KEYWORDS.match(line):
+        if (
+            not line
+            or line in {"end"}
+            or line.startswith("subgraph ")
+            or _FLOW_KEYWORDS.match(line)
+        ):
             continue
         for statement in filter(None, (s.strip() for s in line.split(";"))):
             ids: list[str] = []
             pos = 0
             expect_node = True
             while pos < len(statement):
-                match = _NODE.match(statement, pos) if expect_node else (
-                    _ARROW.match(statement, pos) or _TEXT_ARROW.match(statement, pos)
+                match = (
+                    _NODE.match(statement, pos)
+                    if expect_node
+                    else (_ARROW.match(statement, pos) or _TEXT_ARROW.match(statement, pos))
                 )
                 assert match, statement
                 if expect_node:
                     ids.append(match["id"])
                 pos = match.end()
                 expect_node = not expect_node
-            edges.update(zip(ids, ids[1:], strict=False))
+            edges.update(itertools.pairwise(ids))
     return edges
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -11,7 +12,15 @@ from typing import Any
 import pytest
 import yaml
 
-from docs_helpers import NAMESPACE, SERVICE, Renders, answers_for, deployment_id, deployments, templated
+from docs_helpers import (
+    NAMESPACE,
+    SERVICE,
+    Renders,
+    answers_for,
+    deployment_id,
+    deployments,
+    templated,
+)
 from helpers import REPO_ROOT, answers_file, choices, stacks
 from markdown_checks import (
     broken_links,
@@ -23,8 +32,15 @@ from markdown_checks import (
 )
 
 DEPLOYMENTS = deployments()
-DOCS = ("README.md", "docs/deployment.md", "docs/production-readiness.md", "docs/runbooks/rollback.md")
+DOCS = (
+    "README.md",
+    "docs/deployment.md",
+    "docs/production-readiness.md",
+    "docs/runbooks/rollback.md",
+)
 PROD_NS = f"{NAMESPACE}-production"
+DEFAULT_PORTS = {"node": 3000, "python": 8000, "go": 8080}
+COMPOSE_FILES = "-f compose.yaml -f compose.production.yaml"
 SECTIONS = ["Application", "Infrastructure", "Monitoring", "Security", "Operations"]
 
 
@@ -45,8 +61,8 @@ def _expected_commands(shape: dict[str, str], image: str) -> list[str]:
         ]
     if platform == "compose":
         return [
-            "IMAGE_TAG=<previous-sha> docker compose -f compose.yaml -f compose.production.yaml up -d --wait",
-            "docker compose -f compose.yaml -f compose.production.yaml ps",
+            f"IMAGE_TAG=<previous-sha> docker compose {COMPOSE_FILES} up -d --wait",
+            f"docker compose {COMPOSE_FILES} ps",
         ]
     if strategy == "rolling":
         return [
@@ -88,8 +104,12 @@ def _shell(text: str) -> str:
     return "\n".join(b.body for b in code_blocks(text) if b.info in {"sh", "bash", "shell"})
 
 
-@pytest.mark.parametrize("index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS])
-def test_runbook_shows_this_platforms_commands_with_real_names(renders: Renders, index: int) -> None:
+@pytest.mark.parametrize(
+    "index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS]
+)
+def test_runbook_shows_this_platforms_commands_with_real_names(
+    renders: Renders, index: int
+) -> None:
     answers, project = _project(renders, index)
     text = (project / "docs/runbooks/rollback.md").read_text()
     shell = _shell(text)
@@ -104,11 +124,23 @@ def test_runbook_shows_this_platforms_commands_with_real_names(renders: Renders,
         assert PROD_NS in text
         assert f"{NAMESPACE}-staging" in text
         assert f"{SERVICE}-production" not in text, "namespace built from the service name"
-    for section in ("Signals", "Decide", "Roll back", "Verify", "Database migrations", "Communicate", "Checklist"):
-        assert re.search(rf"^## \d\. {section}$", text, re.MULTILINE), f"runbook lacks section {section!r}"
+    for section in (
+        "Signals",
+        "Decide",
+        "Roll back",
+        "Verify",
+        "Database migrations",
+        "Communicate",
+        "Checklist",
+    ):
+        assert re.search(rf"^## \d\. {section}$", text, re.MULTILINE), (
+            f"runbook lacks section {section!r}"
+        )
 
 
-@pytest.mark.parametrize("index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS])
+@pytest.mark.parametrize(
+    "index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS]
+)
 def test_runbook_commands_are_valid_shell(renders: Renders, index: int) -> None:
     # Placeholders such as <sha> would read as redirections: give them a word's place.
     _, project = _project(renders, index)
@@ -116,7 +148,9 @@ def test_runbook_commands_are_valid_shell(renders: Renders, index: int) -> None:
         if block.info != "sh":
             continue
         script = re.sub(r"<[A-Za-z_-]+>", "PLACEHOLDER", block.body)
-        result = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True, check=False)
+        result = subprocess.run(
+            ["bash", "-n"], input=script, text=True, capture_output=True, check=False
+        )
         assert result.returncode == 0, f"line {block.line}: {result.stderr}\n{block.body}"
 
 
@@ -141,8 +175,12 @@ def test_runbook_explains_migration_rollback_for_the_stack(
         assert "Expand, then contract" in section
 
 
-@pytest.mark.parametrize("index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS])
-def test_readiness_checklist_has_five_sections_of_checked_or_actionable_items(renders: Renders, index: int) -> None:
+@pytest.mark.parametrize(
+    "index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS]
+)
+def test_readiness_checklist_has_five_sections_of_checked_or_actionable_items(
+    renders: Renders, index: int
+) -> None:
     _, project = _project(renders, index)
     text = (project / "docs/production-readiness.md").read_text()
     assert re.findall(r"^## (.+)$", text, re.MULTILINE) == SECTIONS
@@ -156,25 +194,40 @@ def test_readiness_checklist_has_five_sections_of_checked_or_actionable_items(re
                 assert "To do:" in item, f"open item without a suggestion: {item!r}"
 
 
-@pytest.mark.parametrize("index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS])
+@pytest.mark.parametrize(
+    "index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS]
+)
 def test_every_cited_path_exists_in_the_rendered_project(renders: Renders, index: int) -> None:
     _, project = _project(renders, index)
     broken = [(doc, link) for doc in DOCS for link in broken_links(project / doc, project)]
     # Files from other issues' parts of the template may not be merged yet: a citation of a path
     # that no template file produces at all is reported as a skip; one that some template file
     # produces but that did not render for these answers (or a bad anchor) fails.
-    not_yet = sorted({link.path for _, link in broken if link.reason.endswith("does not exist")
-                      and not templated(link.path)})
+    not_yet = sorted(
+        {
+            link.path
+            for _, link in broken
+            if link.reason.endswith("does not exist") and not templated(link.path)
+        }
+    )
     real = [f"{doc}: {link}" for doc, link in broken if link.path not in not_yet]
     assert not real, "\n".join(real)
     if not_yet:
         pytest.skip(f"cited paths that no template file produces yet: {not_yet}")
 
 
-@pytest.mark.parametrize("index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS])
-def test_mermaid_diagrams_parse_and_show_the_pipeline_and_strategy(renders: Renders, index: int) -> None:
+@pytest.mark.parametrize(
+    "index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS]
+)
+def test_mermaid_diagrams_parse_and_show_the_pipeline_and_strategy(
+    renders: Renders, index: int
+) -> None:
     answers, project = _project(renders, index)
-    diagrams = [b.body for b in code_blocks((project / "docs/deployment.md").read_text()) if b.info == "mermaid"]
+    diagrams = [
+        b.body
+        for b in code_blocks((project / "docs/deployment.md").read_text())
+        if b.info == "mermaid"
+    ]
     assert len(diagrams) == 2, "expected the pipeline and the strategy diagram"
     for diagram in diagrams:
         assert mermaid_errors(diagram) == [], diagram
@@ -182,7 +235,7 @@ def test_mermaid_diagrams_parse_and_show_the_pipeline_and_strategy(renders: Rend
     # The pipeline reaches production only through staging and its smoke test.
     edges = flowchart_edges(pipeline)
     chain = ["pr", "checks", "image", "staging", "smoke1", "approve", "production", "smoke2"]
-    for step, following in zip(chain, chain[1:], strict=False):
+    for step, following in itertools.pairwise(chain):
         assert (step, following) in edges, f"pipeline lacks {step} -> {following}"
     assert not {(a, b) for a, b in edges if b == "production" and a != "approve"}
     labels = " ".join(node_labels(strategy).values())
@@ -197,7 +250,12 @@ def test_mermaid_diagrams_parse_and_show_the_pipeline_and_strategy(renders: Rend
 
 def test_mermaid_checker_rejects_broken_diagrams() -> None:
     assert mermaid_errors("flowchart LR\n  a[PR] --> b[Checks]\n  b -->|ok| c{Ready?}") == []
-    assert mermaid_errors("sequenceDiagram\n  participant CI\n  CI->>Cluster: apply\n  Note over CI: wait") == []
+    assert (
+        mermaid_errors(
+            "sequenceDiagram\n  participant CI\n  CI->>Cluster: apply\n  Note over CI: wait"
+        )
+        == []
+    )
     assert mermaid_errors("flowchart XY\n  a --> b")
     assert mermaid_errors("flowchart LR\n  a --> ")
     assert mermaid_errors("flowchart LR\n  a[unclosed --> b")
@@ -211,20 +269,28 @@ def _spec_vars(answers: dict[str, Any]) -> list[dict[str, Any]]:
     """includes/env-spec.yml narrowed to the answers, as the template narrows it."""
     spec = yaml.safe_load((REPO_ROOT / "includes/env-spec.yml").read_text())
     return [
-        var for var in spec
-        if all(answers.get(key, "stdlib" if key == "framework" else None) in allowed
-               for key, allowed in (var.get("when") or {}).items())
+        var
+        for var in spec
+        if all(
+            answers.get(key, "stdlib" if key == "framework" else None) in allowed
+            for key, allowed in (var.get("when") or {}).items()
+        )
     ]
 
 
-@pytest.mark.parametrize("index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS])
+@pytest.mark.parametrize(
+    "index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS]
+)
 def test_env_table_lists_every_variable_from_the_spec(renders: Renders, index: int) -> None:
     answers, project = _project(renders, index)
     text = (project / "docs/deployment.md").read_text()
     rows = {
-        m["name"]: m for m in re.finditer(
-            r"^\| `(?P<name>[A-Z_]+)` \| (?P<required>yes|no) \| (?P<default>[^|]*) \| (?P<secret>yes|no) \| (?P<desc>[^|]+) \|$",
-            text, re.MULTILINE,
+        m["name"]: m
+        for m in re.finditer(
+            r"^\| `(?P<name>[A-Z_]+)` \| (?P<required>yes|no) \| (?P<default>[^|]*) "
+            r"\| (?P<secret>yes|no) \| (?P<desc>[^|]+) \|$",
+            text,
+            re.MULTILINE,
         )
     }
     expected = _spec_vars(answers)
@@ -235,14 +301,21 @@ def test_env_table_lists_every_variable_from_the_spec(renders: Renders, index: i
         assert row["secret"] == ("yes" if var["secret"] else "no")
         assert var["description"] in row["desc"]
         if var.get("default_from") == "port":
-            assert row["default"].strip() == f"`{answers.get('port', {'node': 3000, 'python': 8000, 'go': 8080}[answers['language']])}`"
+            port = answers.get("port", DEFAULT_PORTS[answers["language"]])
+            assert row["default"].strip() == f"`{port}`"
         elif "default" in var:
             assert row["default"].strip() == f"`{var['default']}`"
 
 
 @pytest.mark.parametrize(("language", "framework"), stacks())
-def test_readme_and_guide_show_the_languages_local_commands(renders: Renders, language: str, framework: str) -> None:
-    answers: dict[str, Any] = {"service_name": SERVICE, "language": language, "database": "postgres"}
+def test_readme_and_guide_show_the_languages_local_commands(
+    renders: Renders, language: str, framework: str
+) -> None:
+    answers: dict[str, Any] = {
+        "service_name": SERVICE,
+        "language": language,
+        "database": "postgres",
+    }
     if language != "go":
         answers["framework"] = framework
     project = renders.get(**answers)
@@ -252,18 +325,31 @@ def test_readme_and_guide_show_the_languages_local_commands(renders: Renders, la
     for step in ("install", "lint", "typecheck", "test"):
         for command in steps[step]:
             assert command in _shell(readme), f"README lacks {step} command {command!r}"
-            assert f"`{command.replace('|', chr(92) + '|')}`" in guide, f"guide lacks {step} command {command!r}"
+            assert f"`{command.replace('|', chr(92) + '|')}`" in guide, (
+                f"guide lacks {step} command {command!r}"
+            )
     assert "## Deploying" in readme
     for link in ("docs/deployment.md", "docs/runbooks/rollback.md", "docs/production-readiness.md"):
         assert f"]({link})" in readme
 
 
-@pytest.mark.parametrize("index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS])
+@pytest.mark.parametrize(
+    "index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS]
+)
 def test_docs_pass_the_markdown_linter(renders: Renders, index: int) -> None:
     _, project = _project(renders, index)
     result = subprocess.run(
-        [sys.executable, "-m", "pymarkdown", "--config", str(REPO_ROOT / ".pymarkdown.json"), "scan",
-         *(str(project / doc) for doc in DOCS)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pymarkdown",
+            "--config",
+            str(REPO_ROOT / ".pymarkdown.json"),
+            "scan",
+            *(str(project / doc) for doc in DOCS),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,4 +1,4 @@
-"""scripts/smoke-test.sh against real HTTP servers on 127.0.0.1: passes, fails in bounded time, names what failed."""
+"""scripts/smoke-test.sh against real servers on 127.0.0.1: passes, fails in time, says why."""
 
 from __future__ import annotations
 
@@ -37,14 +37,18 @@ class _Service(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Service
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         if self.path == "/health":
             self._send(200, self.server.health_body)
         elif self.path == "/health/ready":
             self.server.hits += 1
-            status = 503 if self.server.hits <= self.server.not_ready_for else self.server.ready_status
+            status = (
+                503 if self.server.hits <= self.server.not_ready_for else self.server.ready_status
+            )
             state = "ok" if status == 200 else "unavailable"
-            self._send(status, json.dumps({"status": state, "checks": {"postgres": state}}).encode())
+            self._send(
+                status, json.dumps({"status": state, "checks": {"postgres": state}}).encode()
+            )
         else:
             self._send(404, b'{"error":"not found"}')
 
@@ -55,7 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -80,16 +84,27 @@ def _dead_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _run(script: Path, url: str, timeout: int = 20, path: str | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    script: Path, url: str, timeout: int = 20, path: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SMOKE_TIMEOUT_SECONDS": str(timeout), "SMOKE_MAX_DELAY_SECONDS": "1"}
     if path is not None:
         env["PATH"] = path
-    return subprocess.run([str(script), url], env=env, capture_output=True, text=True, timeout=timeout + 30, check=False)
+    return subprocess.run(
+        [str(script), url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout + 30,
+        check=False,
+    )
 
 
 def test_shellcheck_clean(script: Path) -> None:
     shellcheck = require_tool("shellcheck")
-    result = subprocess.run([shellcheck, "-S", "warning", str(script)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [shellcheck, "-S", "warning", str(script)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout
     assert "set -euo pipefail" in script.read_text()
     assert os.access(script, os.X_OK), "smoke-test.sh must be executable"
@@ -140,7 +155,9 @@ def test_fails_within_its_time_budget_against_a_dead_port(script: Path) -> None:
     assert elapsed < 3 + 5, f"took {elapsed:.1f}s for a 3s budget"
 
 
-def test_works_with_wget_when_curl_is_missing(script: Path, service: _Service, tmp_path: Path) -> None:
+def test_works_with_wget_when_curl_is_missing(
+    script: Path, service: _Service, tmp_path: Path
+) -> None:
     # A PATH with the tools the script uses, wget included and curl left out.
     require_tool("wget")
     bin_dir = tmp_path / "bin"
@@ -158,13 +175,17 @@ def test_works_with_wget_when_curl_is_missing(script: Path, service: _Service, t
 
 @pytest.mark.parametrize("args", [[], ["not-a-url"], ["http://a", "extra"]])
 def test_rejects_bad_usage(script: Path, args: list[str]) -> None:
-    result = subprocess.run([str(script), *args], capture_output=True, text=True, check=False, timeout=10)
+    result = subprocess.run(
+        [str(script), *args], capture_output=True, text=True, check=False, timeout=10
+    )
     assert result.returncode == 2
     assert "usage" in result.stderr
 
 
 def test_rejects_a_non_numeric_timeout(script: Path) -> None:
     env = {**os.environ, "SMOKE_TIMEOUT_SECONDS": "soon"}
-    result = subprocess.run([str(script), "http://127.0.0.1:1"], env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(script), "http://127.0.0.1:1"], env=env, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 2
     assert "SMOKE_TIMEOUT_SECONDS" in result.stderr
