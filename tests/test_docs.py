@@ -40,7 +40,7 @@ DOCS = (
 )
 PROD_NS = f"{NAMESPACE}-production"
 DEFAULT_PORTS = {"node": 3000, "python": 8000, "go": 8080}
-COMPOSE_FILES = "-f compose.yaml -f compose.production.yaml"
+COMPOSE = f"docker compose --project-name {SERVICE} -f compose.yaml -f compose.production.yaml"
 SECTIONS = ["Application", "Infrastructure", "Monitoring", "Security", "Operations"]
 
 
@@ -61,8 +61,9 @@ def _expected_commands(shape: dict[str, str], image: str) -> list[str]:
         ]
     if platform == "compose":
         return [
-            f"IMAGE_TAG=<previous-sha> docker compose {COMPOSE_FILES} up -d --wait",
-            f"docker compose {COMPOSE_FILES} ps",
+            "export IMAGE_TAG=<previous-sha> APP_ENV=production",
+            f"{COMPOSE} up -d --wait --wait-timeout 300 --no-deps app",
+            f"{COMPOSE} ps",
         ]
     if strategy == "rolling":
         return [
@@ -81,7 +82,9 @@ def _expected_commands(shape: dict[str, str], image: str) -> list[str]:
     if strategy == "blue-green":
         return [
             f"kubectl -n {PROD_NS} get service {SERVICE} -o jsonpath=",
-            f"kubectl -n {PROD_NS} patch service {SERVICE}",
+            f"kubectl -n {PROD_NS} patch service {SERVICE} --type merge",
+            f"kubectl -n {PROD_NS} patch service {SERVICE}-preview --type merge",
+            """-p '{"spec":{"selector":{"slot":"blue"}}}'""",
             f"kubectl -n {PROD_NS} rollout status deployment/{SERVICE}-blue",
         ]
     return [

@@ -90,7 +90,10 @@ def test_kubernetes_monitoring_folder_builds_with_kustomize(renders: Renders) ->
     monitor = next(doc for doc in docs if doc["kind"] == "PodMonitor")
     # The rules select on the job label, taken from the pod label; "http" is the named port.
     assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/name"
-    assert monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == SERVICE
+    assert monitor["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": SERVICE,
+        "app.kubernetes.io/component": "server",
+    }
     assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == "http"
 
 
