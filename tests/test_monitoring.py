@@ -29,9 +29,7 @@ def _rules(renders: Renders, platform: str) -> tuple[Path, list[dict[str, Any]]]
         answers["k8s_namespace"] = NAMESPACE
     project = renders.get(**answers)
     if platform == "kubernetes":
-        rule = yaml.safe_load(
-            (project / "deploy/k8s/base/monitoring/prometheusrule.yaml").read_text()
-        )
+        rule = yaml.safe_load((project / "deploy/k8s/monitoring/prometheusrule.yaml").read_text())
         assert rule["apiVersion"] == "monitoring.coreos.com/v1"
         assert rule["kind"] == "PrometheusRule"
         return project, rule["spec"]["groups"]
@@ -80,13 +78,14 @@ def test_kubernetes_monitoring_folder_builds_with_kustomize(renders: Renders) ->
     kubectl = require_tool("kubectl")
     project, _ = _rules(renders, "kubernetes")
     out = subprocess.run(
-        [kubectl, "kustomize", str(project / "deploy/k8s/base/monitoring")],
+        [kubectl, "kustomize", str(project / "deploy/k8s/monitoring")],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     docs = list(yaml.safe_load_all(out))
     assert sorted(doc["kind"] for doc in docs) == ["PodMonitor", "PrometheusRule"]
+    assert {doc["metadata"]["namespace"] for doc in docs} == {f"{NAMESPACE}-production"}
     monitor = next(doc for doc in docs if doc["kind"] == "PodMonitor")
     # The rules select on the job label, taken from the pod label; "http" is the named port.
     assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/name"
