@@ -716,3 +716,36 @@ esac""",
     )
     assert missing_host.returncode == 1
     assert "DOCKER_HOST" in missing_host.stderr
+
+
+def test_kubernetes_deploys_by_digest_too(project: Any, tripwire: Path) -> None:
+    kubectl = require_tool("kubectl")
+    root = project(COMBOS[IDS.index("kubernetes-rolling-argo")])
+    digest = "sha256:" + "ab" * 32
+    result = run_script(
+        root,
+        "deploy.sh",
+        "--env",
+        "staging",
+        "--image",
+        f"ghcr.io/my-org/{root.name}:v1.2@{digest}",
+        "--dry-run",
+        path_first=tripwire,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.endswith("/kustomization.yaml:"))
+    folder = root / "deploy" / "k8s" / ".test-digest"
+    folder.mkdir(exist_ok=True)
+    (folder / "kustomization.yaml").write_text(
+        "\n".join(line[4:] for line in lines[start + 1 :] if line.startswith("#   ")) + "\n"
+    )
+    built = subprocess.run(
+        [kubectl, "kustomize", str(folder)], capture_output=True, text=True, check=True
+    )
+    docs = load_all(built.stdout)
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == f"ghcr.io/my-org/{root.name}@{digest}"
+    (config,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    assert config["data"]["APP_VERSION"] == "v1.2"
