@@ -105,6 +105,18 @@ def test_scripts_pass_shellcheck(project: Any) -> None:
         assert os.access(script, os.X_OK)
 
 
+@pytest.mark.parametrize("combo", COMBOS, ids=IDS)
+def test_scripts_carry_only_their_platforms_logic(project: Any, combo: dict[str, Any]) -> None:
+    tools = {"kubernetes": "kubectl ", "fly": "flyctl ", "compose": "docker "}
+    root = project(combo)
+    for name in ("deploy.sh", "rollback.sh"):
+        text = (root / "scripts" / name).read_text()
+        for platform, tool in tools.items():
+            assert (tool in text) == (platform == combo["platform"]), (name, tool)
+        if combo["platform"] == "kubernetes" and combo["strategy"] != "rolling":
+            assert ("argo rollouts" in text) == (combo["k8s_rollouts"] == "argo"), name
+
+
 def expected_deploy(combo: dict[str, Any], name: str, env: str) -> list[str]:
     """Commands (as substrings, in order) a dry-run deploy must print."""
     if combo["platform"] == "fly":
