@@ -69,6 +69,12 @@ def test_compose_files_match_the_compose_spec(
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    yamllint = require_tool("yamllint")
+    config = "{extends: default, rules: {line-length: {max: 160}, document-start: disable}}"
+    linted = subprocess.run(
+        [yamllint, "--strict", "-d", config, *files], capture_output=True, text=True, check=False
+    )
+    assert linted.returncode == 0, linted.stdout
 
 
 @pytest.mark.parametrize("combo_key", IDS)

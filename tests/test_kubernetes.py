@@ -582,3 +582,26 @@ def setup_checkov_venv() -> None:
     subprocess.run(
         [str(CHECKOV_VENV / "bin" / "pip"), "install", "--quiet", "checkov>=3.2,<4"], check=True
     )
+
+
+# Manifests are read by people too: no duplicate keys, stray blank lines or tabs.
+YAMLLINT_CONFIG = (
+    "{extends: default, rules: {line-length: {max: 160}, document-start: disable,"
+    " truthy: {check-keys: false}}}"
+)
+
+
+def test_manifest_sources_pass_yamllint(builds: Any) -> None:
+    yamllint = require_tool("yamllint")
+    folders = [
+        str(builds(combo).project / "deploy" / "k8s" / part)
+        for combo in COMBOS
+        for part in ("base", "overlays")
+    ]
+    result = subprocess.run(
+        [yamllint, "--strict", "-d", YAMLLINT_CONFIG, *folders],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
