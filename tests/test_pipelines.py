@@ -474,10 +474,8 @@ def test_github_previews_follow_the_platform(github_project: tuple[dict[str, str
     assert 'scripts/deploy.sh --env preview --image "$IMAGE_REF" --pr "$PR_NUMBER"' in deploy_runs
     assert any("scripts/smoke-test.sh" in run for run in deploy_runs)
     assert "closed" in jobs["teardown"]["if"]
-    teardown = " ".join(s.get("run", "") for s in jobs["teardown"]["steps"])
-    assert (
-        "kubectl delete namespace" if answers["platform"] == "kubernetes" else "flyctl apps destroy"
-    ) in teardown
+    teardown = [s.get("run", "") for s in jobs["teardown"]["steps"]]
+    assert 'scripts/deploy.sh --env preview --pr "$PR_NUMBER" --destroy' in teardown
     # Fork pull requests cannot read the preview secrets: they get no preview at all.
     assert "head.repo.full_name == github.repository" in jobs["build"]["if"]
 
@@ -609,10 +607,10 @@ def test_gitlab_checks_run_exactly_the_local_commands_with_a_cache(
     assert checks["artifacts"]["paths"]
 
 
-def test_gitlab_deploys_roll_back_and_call_only_rendered_scripts(
+def test_gitlab_deploys_and_rolls_back_through_the_scripts(
     gitlab_project: tuple[dict[str, str], Path],
 ) -> None:
-    _, project = gitlab_project
+    answers, project = gitlab_project
     jobs = gitlab_jobs(load(project / ".gitlab-ci.yml"))
     assert jobs["deploy-staging"]["script"] == [
         'scripts/deploy.sh --env staging --image "$IMAGE_REF"'
@@ -623,6 +621,20 @@ def test_gitlab_deploys_roll_back_and_call_only_rendered_scripts(
     production = "\n".join(jobs["deploy-production"]["script"])
     assert 'scripts/deploy.sh --env production --image "$IMAGE_REF"' in production
     assert "scripts/rollback.sh --env production --to previous" in production
+    if answers["platform"] == "compose":
+        assert "deploy-preview" not in jobs
+    else:
+        preview = jobs["deploy-preview"]
+        assert preview["environment"]["on_stop"] == "stop-preview"
+        assert preview["script"][0] == (
+            'scripts/deploy.sh --env preview --image "$IMAGE_REF" --pr "$CI_MERGE_REQUEST_IID"'
+        )
+        assert any("scripts/smoke-test.sh" in line for line in preview["script"])
+        stop = jobs["stop-preview"]
+        assert stop["environment"]["action"] == "stop"
+        assert stop["script"] == [
+            'scripts/deploy.sh --env preview --pr "$CI_MERGE_REQUEST_IID" --destroy'
+        ]
     for env in DEPLOY_ENVIRONMENTS:
         rollback = jobs[f"rollback-{env}"]
         assert rollback["environment"]["name"] == env
@@ -631,10 +643,18 @@ def test_gitlab_deploys_roll_back_and_call_only_rendered_scripts(
             'scripts/rollback.sh --env "$CI_ENVIRONMENT_NAME" --to "$ROLLBACK_TO"'
             in rollback["script"]
         )
+
+
+def test_gitlab_pipeline_calls_only_rendered_scripts(
+    gitlab_project: tuple[dict[str, str], Path],
+) -> None:
+    _, project = gitlab_project
+    jobs = gitlab_jobs(load(project / ".gitlab-ci.yml"), include_hidden=True)
     scripts = {
         match
         for job in jobs.values()
         for line in [*job.get("before_script", []), *job.get("script", [])]
         for match in SCRIPT_CALL.findall(line)
     }
+    assert {"scripts/deploy.sh", "scripts/rollback.sh", "scripts/smoke-test.sh"} <= scripts
     assert_scripts_exist(project, scripts)
