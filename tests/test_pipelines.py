@@ -12,6 +12,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 import yaml
 
 from helpers import FULL_STACK, REPO_ROOT, choices, render, require_tool
+from service_runner import toolchain_path
 
 COMMANDS = yaml.safe_load((REPO_ROOT / "includes" / "commands.yml").read_text())
 STEP_ORDER = ("install", "lint", "typecheck", "test", "build")
@@ -663,3 +665,46 @@ def test_gitlab_pipeline_calls_only_rendered_scripts(
     }
     assert {"scripts/deploy.sh", "scripts/rollback.sh", "scripts/smoke-test.sh"} <= scripts
     assert_scripts_exist(project, scripts)
+
+
+# --- the checks job, run for real ---------------------------------------------------
+
+SERVICE_MANIFEST = {"node": "package.json", "python": "requirements-dev.txt", "go": "go.mod"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", choices("language"))
+def test_github_checks_job_passes_when_run_locally(
+    template_src: Path, tmp_path: Path, language: str
+) -> None:
+    """Every `run:` of ci.yml's checks job, verbatim and in order, with its step env;
+    the coverage report lands where the upload step looks for it."""
+    project = render(template_src, tmp_path / "svc", language=language, **FULL_STACK)
+    if not (project / SERVICE_MANIFEST[language]).exists():
+        pytest.skip(f"the {language} service code is not in this template yet")
+    if language == "node":
+        require_tool("npm")
+    if language == "python":
+        subprocess.run([sys.executable, "-m", "venv", str(project / ".venv")], check=True)
+    env = {**os.environ, "PATH": toolchain_path(project, language), "CI": "true"}
+    env.pop("VIRTUAL_ENV", None)
+    steps = workflows(project)["ci.yml"]["jobs"]["checks"]["steps"]
+    for step in steps:
+        if "run" not in step:
+            continue
+        result = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", step["run"]],
+            cwd=project,
+            env={**env, **step.get("env", {})},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        assert result.returncode == 0, (
+            f"{step['name']} exited {result.returncode}\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    for upload in (s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")):
+        report = project / upload["with"]["path"]
+        assert report.exists() and (report.is_file() or any(report.iterdir())), report
