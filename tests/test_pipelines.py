@@ -674,12 +674,24 @@ SERVICE_MANIFEST = {"node": "package.json", "python": "requirements-dev.txt", "g
 
 @pytest.mark.slow
 @pytest.mark.parametrize("language", choices("language"))
-def test_github_checks_job_passes_when_run_locally(
+def test_github_checks_job_coverage_steps_pass_when_run_locally(
     template_src: Path, tmp_path: Path, language: str
 ) -> None:
-    """Every `run:` of ci.yml's checks job, verbatim and in order, with its step env;
-    the coverage report lands where the upload step looks for it."""
+    """Where ci.yml's checks job departs from includes/commands.yml (coverage flags or
+    environment on the test command), run that step for real after the install step,
+    and find the report where the upload step looks for it. The unchanged commands
+    themselves run in test_service_contract.py."""
     project = render(template_src, tmp_path / "svc", language=language, **FULL_STACK)
+    steps = workflows(project)["ci.yml"]["jobs"]["checks"]["steps"]
+    runs = [step for step in steps if "run" in step]
+    plain = expected_commands(language)
+    changed = [
+        step
+        for step, (_, command) in zip(runs, plain, strict=True)
+        if step["run"] != command or step.get("env")
+    ]
+    if not changed:
+        return  # exactly the local commands: nothing of the pipeline's own to run
     if not (project / SERVICE_MANIFEST[language]).exists():
         pytest.skip(f"the {language} service code is not in this template yet")
     if language == "node":
@@ -688,10 +700,8 @@ def test_github_checks_job_passes_when_run_locally(
         subprocess.run([sys.executable, "-m", "venv", str(project / ".venv")], check=True)
     env = {**os.environ, "PATH": toolchain_path(project, language), "CI": "true"}
     env.pop("VIRTUAL_ENV", None)
-    steps = workflows(project)["ci.yml"]["jobs"]["checks"]["steps"]
-    for step in steps:
-        if "run" not in step:
-            continue
+    install = [step for step, (name, _) in zip(runs, plain, strict=True) if name == "install"]
+    for step in [*install, *changed]:
         result = subprocess.run(
             ["bash", "-eo", "pipefail", "-c", step["run"]],
             cwd=project,
