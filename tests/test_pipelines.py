@@ -267,6 +267,25 @@ def test_gitlab_job_scripts_pass_shellcheck(projects: dict[str, Path], tmp_path:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_composite_action_scripts_pass_shellcheck(
+    projects: dict[str, Path], tmp_path: Path
+) -> None:
+    # actionlint checks workflows only; the deploy-tools action's scripts get the same check.
+    shellcheck = require_tool("shellcheck")
+    scripts = []
+    for combo in GITHUB_COMBOS:
+        action = projects[combo_id(combo)] / ".github" / "actions" / "deploy-tools" / "action.yml"
+        for index, step in enumerate(load(action)["runs"]["steps"]):
+            if "run" in step:
+                assert step["shell"] == "bash"
+                path = tmp_path / f"{combo_id(combo)}-{index}.sh"
+                path.write_text("#!/usr/bin/env bash\nset -eo pipefail\n" + step["run"])
+                scripts.append(str(path))
+    assert scripts
+    result = run_tool(shellcheck, "--severity=style", *scripts)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 # --- GitHub Actions structure -----------------------------------------------------
 
 
