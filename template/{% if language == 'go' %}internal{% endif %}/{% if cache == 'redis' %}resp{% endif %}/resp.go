@@ -130,9 +130,15 @@ func Ping(ctx context.Context, opts Options) error {
 	return nil
 }
 
+// contextError reports a read or write cut short by ctx as ctx's error. The
+// connection deadline can fire a moment before ctx notices its own.
 func contextError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	var netErr net.Error
+	if deadline, ok := ctx.Deadline(); ok && errors.As(err, &netErr) && netErr.Timeout() && !time.Now().Before(deadline) {
+		return context.DeadlineExceeded
 	}
 	return err
 }

@@ -494,6 +494,11 @@ func (c *Conn) withContext(ctx context.Context, fn func() error) error {
 		return fmt.Errorf("pgwire: %w", ctx.Err())
 	}
 	_ = c.nc.SetDeadline(time.Time{})
+	var netErr net.Error
+	if deadline, ok := ctx.Deadline(); ok && errors.As(err, &netErr) && netErr.Timeout() && !time.Now().Before(deadline) {
+		// The connection deadline can fire a moment before ctx notices its own.
+		return fmt.Errorf("pgwire: %w", context.DeadlineExceeded)
+	}
 	return err
 }
 
