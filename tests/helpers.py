@@ -95,7 +95,8 @@ def assert_no_jinja_left(root: Path) -> None:
         except UnicodeDecodeError:
             continue
         match = LEFTOVER_JINJA.search(text)
-        assert match is None, f"unrendered Jinja in {path.relative_to(root)}: {text[match.start():][:60]!r}"
+        where = path.relative_to(root)
+        assert match is None, f"unrendered Jinja in {where}: {text[match.start() :][:60]!r}"
 
 
 def rendered_files(root: Path) -> list[Path]:
