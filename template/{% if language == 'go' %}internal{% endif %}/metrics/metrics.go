@@ -100,7 +100,8 @@ func writeCounter(b *strings.Builder, name, help string, series map[seriesKey]ui
 		return strings.Compare(a.method+"\x00"+a.route+"\x00"+a.status, b.method+"\x00"+b.route+"\x00"+b.status)
 	})
 	for _, k := range keys {
-		fmt.Fprintf(b, "%s{method=%s,route=%s,status=%s} %d\n", name, quote(k.method), quote(k.route), quote(k.status), series[k])
+		labels := "method=" + quote(k.method) + ",route=" + quote(k.route) + ",status=" + quote(k.status)
+		writeSample(b, name, labels, strconv.FormatUint(series[k], 10))
 	}
 }
 
@@ -116,16 +117,26 @@ func writeHistogram(b *strings.Builder, series map[histogramKey]*histogram) {
 	})
 	for _, k := range keys {
 		h := series[k]
-		labels := fmt.Sprintf("method=%s,route=%s", quote(k.method), quote(k.route))
+		labels := "method=" + quote(k.method) + ",route=" + quote(k.route)
 		var cumulative uint64
 		for i, upper := range Buckets {
 			cumulative += h.counts[i]
-			fmt.Fprintf(b, "%s_bucket{%s,le=%q} %d\n", name, labels, formatFloat(upper), cumulative)
+			writeSample(b, name+"_bucket", labels+`,le="`+formatFloat(upper)+`"`, strconv.FormatUint(cumulative, 10))
 		}
-		fmt.Fprintf(b, "%s_bucket{%s,le=\"+Inf\"} %d\n", name, labels, h.count)
-		fmt.Fprintf(b, "%s_sum{%s} %s\n", name, labels, formatFloat(h.sum))
-		fmt.Fprintf(b, "%s_count{%s} %d\n", name, labels, h.count)
+		writeSample(b, name+"_bucket", labels+`,le="+Inf"`, strconv.FormatUint(h.count, 10))
+		writeSample(b, name+"_sum", labels, formatFloat(h.sum))
+		writeSample(b, name+"_count", labels, strconv.FormatUint(h.count, 10))
 	}
+}
+
+// writeSample writes one line: name{labels} value.
+func writeSample(b *strings.Builder, name, labels, value string) {
+	b.WriteString(name)
+	b.WriteByte('{')
+	b.WriteString(labels)
+	b.WriteString("} ")
+	b.WriteString(value)
+	b.WriteByte('\n')
 }
 
 func formatFloat(f float64) string {

@@ -363,12 +363,12 @@ func tlsConfig(cfg Config) *tls.Config {
 func startupMessage(cfg Config) []byte {
 	msg := []byte{0, 0, 0, 0}
 	msg = binary.BigEndian.AppendUint32(msg, protocolVersion)
-	params := [][2]string{{"user", cfg.User}, {"database", cfg.Database}, {"client_encoding", "UTF8"}}
+	params := []string{"user", cfg.User, "database", cfg.Database, "client_encoding", "UTF8"}
 	if cfg.AppName != "" {
-		params = append(params, [2]string{"application_name", cfg.AppName})
+		params = append(params, "application_name", cfg.AppName)
 	}
-	for _, p := range params {
-		msg = append(append(append(append(msg, p[0]...), 0), p[1]...), 0)
+	for _, s := range params { // name, value, name, value, ...
+		msg = append(append(msg, s...), 0)
 	}
 	msg = append(msg, 0)
 	binary.BigEndian.PutUint32(msg, uint32(len(msg)))
