@@ -17,7 +17,8 @@ import (
 var Buckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 type seriesKey struct {
-	method, route, status string
+	method, route string
+	status        int
 }
 
 type histogramKey struct {
@@ -51,7 +52,7 @@ func New() *Registry {
 // pattern, never the raw path, so the number of series stays bounded.
 func (r *Registry) Observe(method, route string, status int, elapsed time.Duration) {
 	method = normalizeMethod(method)
-	key := seriesKey{method, route, strconv.Itoa(status)}
+	key := seriesKey{method, route, status}
 	seconds := elapsed.Seconds()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -97,10 +98,13 @@ func writeCounter(b *strings.Builder, name, help string, series map[seriesKey]ui
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b seriesKey) int {
-		return strings.Compare(a.method+"\x00"+a.route+"\x00"+a.status, b.method+"\x00"+b.route+"\x00"+b.status)
+		if c := strings.Compare(a.method+"\x00"+a.route, b.method+"\x00"+b.route); c != 0 {
+			return c
+		}
+		return a.status - b.status
 	})
 	for _, k := range keys {
-		labels := "method=" + quote(k.method) + ",route=" + quote(k.route) + ",status=" + quote(k.status)
+		labels := "method=" + quote(k.method) + ",route=" + quote(k.route) + ",status=" + quote(strconv.Itoa(k.status))
 		writeSample(b, name, labels, strconv.FormatUint(series[k], 10))
 	}
 }
