@@ -11,6 +11,8 @@ dependency combination, since the contract test only renders the full stack.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +22,7 @@ import psycopg
 import pytest
 import redis
 
-from helpers import FULL_STACK, choices, render
+from helpers import FULL_STACK, choices, render, require_tool
 from servers import PG_PASSWORD, REDIS_PASSWORD, Postgres, Redis, free_port
 from service_runner import Service, get, run_once, run_step, toolchain_path
 
@@ -44,8 +46,22 @@ def project(tmp_path_factory: pytest.TempPathFactory, template_src: Path) -> Pat
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Postgres]:
-    """A cluster with one role per password method, each owning its own database."""
+    """A TLS-enabled cluster with one role per password method (and one rejected role)."""
+    openssl = require_tool("openssl")
     server = Postgres().init()
+    cert, key = server.root / "server.crt", server.root / "server.key"
+    subprocess.run(
+        [openssl, "req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    key.chmod(0o600)
+    if os.geteuid() == 0:
+        shutil.chown(cert, "postgres")
+        shutil.chown(key, "postgres")
+    for setting, value in (("ssl_cert_file", cert), ("ssl_key_file", key), ("ssl", "on")):
+        server.psql(f"ALTER SYSTEM SET {setting} = '{value}'")
     hba = server.root / "data" / "pg_hba.conf"
     lines = [f"host all role_{_ident(m)} 127.0.0.1/32 {m}" for m in METHODS]
     lines.append("host all role_rejected 127.0.0.1/32 reject")
@@ -297,14 +313,38 @@ def test_postgres_check_reports_a_refused_connection_by_sqlstate(
     assert "role_rejected" not in check["message"], "the server's text names users: not shown"
 
 
-def test_postgres_check_honours_sslmode_require(
-    start_service: Any, postgres: Postgres, redis_server: Redis
+@pytest.mark.parametrize("sslmode", ["prefer", "require", "verify-ca", "verify-full"])
+def test_migrate_speaks_tls_as_sslmode_asks(
+    project: Path, postgres: Postgres, database: str, sslmode: str
 ) -> None:
-    # The test server has no TLS: sslmode=require must fail, not fall back to plain text.
-    service = start_service(redis_server.url, database_url=postgres.url + "?sslmode=require")
+    log = postgres.root / "server.log"
+    before = len(log.read_text(errors="replace"))
+    query = f"sslmode={sslmode}"
+    if sslmode.startswith("verify"):
+        query += f"&sslrootcert={postgres.root / 'server.crt'}"
+    host = "localhost" if sslmode == "verify-full" else "127.0.0.1"
+    url = role_url(postgres, "scram-sha-256", database).replace("127.0.0.1", host) + "?" + query
+    result = migrate(project, url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    authorized = [
+        line
+        for line in log.read_text(errors="replace")[before:].splitlines()
+        if "connection authorized" in line and "-migrate" in line
+    ]
+    assert authorized and all("SSL enabled" in line for line in authorized), authorized
+
+
+def test_verify_full_refuses_an_untrusted_certificate(
+    start_service: Any, project: Path, postgres: Postgres, redis_server: Redis, database: str
+) -> None:
+    url = role_url(postgres, "scram-sha-256", database) + "?sslmode=verify-full"
+    result = migrate(project, url)
+    assert result.returncode == 1
+    assert "certificate signed by unknown authority" in result.stdout + result.stderr
+    # The readiness check negotiates TLS the same way.
+    service = start_service(redis_server.url, database_url=url)
     check = get(service.base_url + "/health/detailed").json()["checks"]["postgres"]
-    assert check["status"] == "error", check
-    assert "TLS" in check["message"], check
+    assert check["status"] == "error" and "TLS" in check["message"], check
 
 
 @pytest.mark.slow

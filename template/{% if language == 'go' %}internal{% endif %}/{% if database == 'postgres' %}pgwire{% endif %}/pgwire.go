@@ -18,6 +18,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -39,6 +40,9 @@ type Config struct {
 	// SSLMode follows libpq: disable, allow, prefer (the default), require,
 	// verify-ca or verify-full.
 	SSLMode string
+	// RootCert is a PEM file of the CAs that verify-ca and verify-full trust
+	// (libpq's sslrootcert); empty means the system's roots.
+	RootCert string
 	// AppName is sent as application_name (shows in pg_stat_activity).
 	AppName string
 }
@@ -61,6 +65,7 @@ func ParseURL(raw string) (Config, error) {
 		User:     u.User.Username(),
 		Database: strings.TrimPrefix(u.Path, "/"),
 		SSLMode:  u.Query().Get("sslmode"),
+		RootCert: u.Query().Get("sslrootcert"),
 		AppName:  u.Query().Get("application_name"),
 	}
 	cfg.Password, _ = u.User.Password()
@@ -324,7 +329,12 @@ func dial(ctx context.Context, cfg Config) (net.Conn, error) {
 		_ = nc.Close()
 		return nil, fmt.Errorf("pgwire: sslmode=%s but the server does not offer TLS", cfg.SSLMode)
 	case 'S':
-		tc := tls.Client(nc, tlsConfig(cfg))
+		conf, err := tlsConfig(cfg)
+		if err != nil {
+			_ = nc.Close()
+			return nil, err
+		}
+		tc := tls.Client(nc, conf)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			_ = nc.Close()
 			return nil, fmt.Errorf("pgwire: TLS handshake: %w", err)
@@ -336,18 +346,29 @@ func dial(ctx context.Context, cfg Config) (net.Conn, error) {
 }
 
 // tlsConfig mirrors libpq: prefer and require encrypt without verifying the
-// certificate, verify-ca checks the chain, verify-full the chain and host name.
-func tlsConfig(cfg Config) *tls.Config {
+// certificate, verify-ca (and require with a root certificate) checks the
+// chain, verify-full the chain and the host name.
+func tlsConfig(cfg Config) (*tls.Config, error) {
 	conf := &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}
-	switch cfg.SSLMode {
-	case "verify-full":
-	case "verify-ca":
+	if cfg.RootCert != "" {
+		pem, err := os.ReadFile(cfg.RootCert)
+		if err != nil {
+			return nil, fmt.Errorf("pgwire: sslrootcert: %w", err)
+		}
+		conf.RootCAs = x509.NewCertPool()
+		if !conf.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, errors.New("pgwire: sslrootcert holds no PEM certificate")
+		}
+	}
+	switch {
+	case cfg.SSLMode == "verify-full":
+	case cfg.SSLMode == "verify-ca", cfg.SSLMode == "require" && cfg.RootCert != "":
 		conf.InsecureSkipVerify = true // replaced by the chain check below
 		conf.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("pgwire: server sent no certificate")
 			}
-			opts := x509.VerifyOptions{Intermediates: x509.NewCertPool()}
+			opts := x509.VerifyOptions{Roots: conf.RootCAs, Intermediates: x509.NewCertPool()}
 			for _, cert := range cs.PeerCertificates[1:] {
 				opts.Intermediates.AddCert(cert)
 			}
@@ -357,7 +378,7 @@ func tlsConfig(cfg Config) *tls.Config {
 	default:
 		conf.InsecureSkipVerify = true // libpq's prefer and require: encryption, no verification
 	}
-	return conf
+	return conf, nil
 }
 
 func startupMessage(cfg Config) []byte {

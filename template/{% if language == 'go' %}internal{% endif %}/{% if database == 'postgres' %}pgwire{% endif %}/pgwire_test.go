@@ -389,11 +389,11 @@ func TestAbsurdMessageLengthIsRefused(t *testing.T) {
 }
 
 func TestParseURL(t *testing.T) {
-	cfg, err := ParseURL("postgresql://app:p%40ss@db.internal/orders?sslmode=require&application_name=api")
+	cfg, err := ParseURL("postgresql://app:p%40ss@db.internal/orders?sslmode=verify-full&sslrootcert=/etc/ca.pem&application_name=api")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Host: "db.internal", Port: "5432", User: "app", Password: "p@ss", Database: "orders", SSLMode: "require", AppName: "api"}
+	want := Config{Host: "db.internal", Port: "5432", User: "app", Password: "p@ss", Database: "orders", SSLMode: "verify-full", RootCert: "/etc/ca.pem", AppName: "api"}
 	if cfg != want {
 		t.Fatalf("cfg = %+v", cfg)
 	}
