@@ -276,8 +276,9 @@ func (c *Conn) Exec(ctx context.Context, sql string) ([]Result, error) {
 				if typ == 'S' {
 					c.setParameter(body)
 				}
-			case 'G', 'H': // COPY is not supported: fail the copy and carry on
-				_ = c.send(append([]byte{'f', 0, 0, 0, 0}, "COPY is not supported by pgwire\x00"...))
+			case 'G': // COPY FROM STDIN is not supported: fail it and carry on
+				_ = c.send(append([]byte{'f', 0, 0, 0, 0}, "COPY FROM STDIN is not supported by pgwire\x00"...))
+			case 'H', 'd', 'c': // COPY TO STDOUT: the data is discarded
 			default:
 				return fmt.Errorf("pgwire: unexpected %q message during query", typ)
 			}

@@ -416,3 +416,36 @@ func TestQuoteLiteral(t *testing.T) {
 		t.Fatalf("QuoteLiteral = %s", got)
 	}
 }
+
+func TestCopyIsRefusedOrDiscardedAndTheSessionStaysUsable(t *testing.T) {
+	cfg := fakeServer(t, func(b *backend) {
+		b.startup()
+		b.ready()
+		b.read() // COPY ... TO STDOUT
+		b.send('H', []byte{0, 0, 0})
+		b.send('d', []byte("1\n"))
+		b.send('c')
+		b.send('C', cstr("COPY 1"))
+		b.send('Z', []byte{'I'})
+		b.read() // COPY ... FROM STDIN
+		b.send('G', []byte{0, 0, 0})
+		if typ, _ := b.read(); typ != 'f' {
+			t.Errorf("answer to CopyInResponse = %q, want CopyFail", typ)
+		}
+		b.errorResponse("57014", "COPY from stdin failed")
+		b.send('Z', []byte{'I'})
+		b.read()
+	})
+	c, err := Connect(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if res, err := c.Exec(context.Background(), "COPY t TO STDOUT"); err != nil || res[0].Tag != "COPY 1" {
+		t.Fatalf("copy out: %v %v", res, err)
+	}
+	var pgErr *Error
+	if _, err := c.Exec(context.Background(), "COPY t FROM STDIN"); !errors.As(err, &pgErr) || pgErr.Code != "57014" {
+		t.Fatalf("copy in: err = %v", err)
+	}
+}
