@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,12 +172,37 @@ def test_a_wrong_password_fails_cleanly_without_echoing_it(
     project: Path, postgres: Postgres, database: str
 ) -> None:
     wrong = "wrong-Secret-1a2b3c4d"
+    started = time.monotonic()
     result = migrate(project, role_url(postgres, "scram-sha-256", database, password=wrong))
     output = result.stdout + result.stderr
+    assert time.monotonic() - started < 10, "waiting cannot fix a password: no retries"
     assert result.returncode == 1, output
     assert "28P01" in output, output  # invalid_password
     assert wrong not in output and ROLE_PASSWORD not in output
     assert "panic:" not in output
+
+
+def test_migrate_waits_for_a_database_that_is_still_starting(
+    project: Path, postgres: Postgres, database: str
+) -> None:
+    env = {"DATABASE_URL": role_url(postgres, "scram-sha-256", database)}
+    postgres.stop()
+    try:
+        runner = subprocess.Popen(
+            [str(project / "server"), "migrate"],
+            cwd=project,
+            env={**env, "PATH": toolchain_path(project, "go")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        time.sleep(1.5)
+    finally:
+        postgres.start()
+    output = runner.communicate(timeout=60)[0]
+    assert runner.returncode == 0, output
+    assert "database not ready; retrying" in output
+    assert applied_count(output) == len(migration_files(project))
 
 
 def test_concurrent_runners_apply_each_migration_once(
