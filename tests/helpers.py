@@ -59,6 +59,7 @@ def stacks() -> list[tuple[str, str]]:
 
 def copy_template(dst: Path) -> Path:
     """Copy the template source (not a git repo) to dst, so renders skip copier's git clone."""
+    dst.mkdir(parents=True, exist_ok=True)
     for part in TEMPLATE_PARTS:
         src = REPO_ROOT / part
         if src.is_dir():
