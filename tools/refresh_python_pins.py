@@ -44,7 +44,7 @@ HEADER = """\
 
 
 def _uv() -> list[str]:
-    """The command that runs uv: the one on PATH, else the uv package of this interpreter."""
+    """Return the command that runs uv: the one on PATH, else this interpreter's uv package."""
     found = shutil.which("uv")
     if found:
         return [found]
@@ -56,9 +56,18 @@ def _compile(requirements: list[str], constraints: Path | None, workdir: Path) -
     infile = workdir / "in.txt"
     infile.write_text("\n".join(requirements) + "\n")
     command = [
-        *_uv(), "pip", "compile", str(infile),
-        "--universal", "--fork-strategy", "fewest", "--python-version", PYTHON_FLOOR,
-        "--no-header", "--no-annotate", "--quiet",
+        *_uv(),
+        "pip",
+        "compile",
+        str(infile),
+        "--universal",
+        "--fork-strategy",
+        "fewest",
+        "--python-version",
+        PYTHON_FLOOR,
+        "--no-header",
+        "--no-annotate",
+        "--quiet",
     ]
     if constraints is not None:
         command += ["--constraint", str(constraints)]
@@ -113,8 +122,12 @@ def resolve() -> dict[str, Any]:
                     raise SystemExit(f"{name}'s closure pins {member}=={version}, not the union's")
                 members.append(member)
             closures[name] = sorted(members)
-    return {"python": f">={PYTHON_FLOOR}", "versions": versions, "markers": markers,
-            "closures": closures}
+    return {
+        "python": f">={PYTHON_FLOOR}",
+        "versions": versions,
+        "markers": markers,
+        "closures": closures,
+    }
 
 
 def render(data: dict[str, Any]) -> str:
