@@ -7,6 +7,8 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +97,8 @@ def assert_no_jinja_left(root: Path) -> None:
         except UnicodeDecodeError:
             continue
         match = LEFTOVER_JINJA.search(text)
-        assert match is None, f"unrendered Jinja in {path.relative_to(root)}: {text[match.start():][:60]!r}"
+        where = path.relative_to(root)
+        assert match is None, f"unrendered Jinja in {where}: {text[match.start() :][:60]!r}"
 
 
 def rendered_files(root: Path) -> list[Path]:
@@ -154,3 +157,81 @@ def require_tool(name: str) -> str:
         pytest.fail(f"{message}, and CI must run this test (see .ci/run)")
     pytest.skip(message)
     raise AssertionError("unreachable")
+
+
+def git_commit_all(path: Path, message: str, tag: str | None = None) -> str:
+    """Commit everything in the repo at path (and tag it); return the commit id."""
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", message)
+    if tag:
+        git(path, "tag", tag)
+    return git(path, "rev-parse", "HEAD").strip()
+
+
+def template_repo(dst: Path, tag: str | None = "v1") -> Path:
+    """A throwaway git repo holding the template, committed (and tagged)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    copy_template(dst)
+    git(dst, "init", "-q", "-b", "main")
+    git_commit_all(dst, "template", tag=tag)
+    return dst
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file below root with its content (git metadata left out), to compare later."""
+    if not root.exists():
+        return {}
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(root).parts
+    }
+
+
+@dataclass
+class CliResult:
+    """Exit code and output of one `prodready` run."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def err_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> CliResult:
+    """Run `prodready` in-process with args and capture what it printed."""
+    from prodready.cli import main
+
+    capsys.readouterr()
+    code = main([str(arg) for arg in args])
+    captured = capsys.readouterr()
+    return CliResult(code, captured.out, captured.err)
+
+
+def cli_process(*args: str | Path, cwd: Path | None = None, **env: str) -> CliResult:
+    """Run `python -m prodready` in a subprocess with stdin closed (no terminal)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "prodready", *map(str, args)],
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return CliResult(result.returncode, result.stdout, result.stderr)
+
+
+def assert_one_line_error(result: CliResult, *fragments: str) -> str:
+    """Assert exit 2 and a single `prodready: error:` line holding every fragment."""
+    assert result.code == 2, (result.code, result.out, result.err)
+    assert "Traceback" not in result.err
+    assert len(result.err_lines) == 1, result.err
+    line = result.err_lines[0]
+    assert line.startswith("prodready: error: "), line
+    for fragment in fragments:
+        assert fragment in line, (fragment, line)
+    return line

@@ -15,8 +15,12 @@ def test_every_stack_renders_on_every_platform(
     template_src: Path, tmp_path: Path, language: str, framework: str, platform: str
 ) -> None:
     project = render(
-        template_src, tmp_path / "svc", language=language, framework=framework,
-        platform=platform, **FULL_STACK,
+        template_src,
+        tmp_path / "svc",
+        language=language,
+        framework=framework,
+        platform=platform,
+        **FULL_STACK,
     )
     recorded = answers_file(project)
     assert recorded["language"] == language

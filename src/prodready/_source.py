@@ -1,0 +1,140 @@
+"""Where the template comes from, and what questions it asks."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import TemplateError
+
+__all__ = ["is_local_git_repo", "read_questions", "template_source"]
+
+ENV_VAR = "PRODREADY_TEMPLATE"
+_CONFIG_NAMES = ("copier.yml", "copier.yaml")
+# A wheel carries the template here (see pyproject.toml's force-include).
+_BUNDLED = Path(__file__).resolve().parent / "_template"
+# When running from a checkout, the repository root holds copier.yml.
+_CHECKOUT = Path(__file__).resolve().parents[2]
+# Copier accepts these as remote sources; anything else is a local path.
+_REMOTE = re.compile(r"^(gh:|gl:|git\+|git@|https?://|ssh://|git://|file://)")
+
+
+def template_source() -> str:
+    """Find the template to render when no `--template` is given.
+
+    Returns, in order of preference: `$PRODREADY_TEMPLATE`; the repository
+    checkout the package runs from; the copy of the template a wheel carries.
+
+    Returns:
+        A local path or a Copier-style URL.
+
+    Raises:
+        TemplateError: None of these exists (a broken installation).
+
+    """
+    from_env = os.environ.get(ENV_VAR, "").strip()
+    if from_env:
+        return from_env
+    for root in (_CHECKOUT, _BUNDLED):
+        if _config_file(root) is not None:
+            return str(root)
+    raise TemplateError(
+        f"no template found: set ${ENV_VAR} or pass --template "
+        f"(looked in {_CHECKOUT} and {_BUNDLED})"
+    )
+
+
+def is_checkout(src: str) -> bool:
+    """Whether src is the repository checkout this package runs from."""
+    return not is_remote(src) and Path(src).resolve() == _CHECKOUT
+
+
+def is_remote(src: str) -> bool:
+    """Whether Copier will fetch src over git rather than read a local folder."""
+    return bool(_REMOTE.match(src))
+
+
+def is_local_git_repo(path: Path) -> bool:
+    """Whether path is the top of a git work tree (a `.git` folder or worktree file)."""
+    return (path / ".git").exists()
+
+
+def check_local(src: str) -> None:
+    """Fail early, in one line, when a local template source cannot be used.
+
+    Raises:
+        TemplateError: src is a local path without a copier.yml.
+
+    """
+    if is_remote(src):
+        return
+    root = Path(src).expanduser()
+    if not root.is_dir():
+        raise TemplateError(f"template not found: {src} is not a directory")
+    if _config_file(root) is None:
+        raise TemplateError(f"not a Copier template: {src} has no copier.yml")
+
+
+def read_questions(src: str, vcs_ref: str | None) -> dict[str, Any] | None:
+    """Read the questions of a local template, keyed by answer key.
+
+    Reads copier.yml at `vcs_ref` when one is given and the source is a git
+    repository, else from the working tree (which is what Copier renders
+    for `HEAD` too, dirty changes included).
+
+    Args:
+        src: Template source, as passed to Copier.
+        vcs_ref: Git reference to read the questions at, if any.
+
+    Returns:
+        The questions (settings, whose keys start with '_', left out), or
+        None when the source is remote and cannot be read without fetching it.
+
+    Raises:
+        TemplateError: copier.yml cannot be read or parsed.
+
+    """
+    if is_remote(src):
+        return None
+    root = Path(src).expanduser()
+    text = _read_config(root, vcs_ref)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise TemplateError(f"{root}: copier.yml is not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise TemplateError(f"{root}: copier.yml is not a mapping of questions")
+    return {key: value for key, value in data.items() if not str(key).startswith("_")}
+
+
+def _read_config(root: Path, vcs_ref: str | None) -> str:
+    config = _config_file(root)
+    if config is None:
+        raise TemplateError(f"not a Copier template: {root} has no copier.yml")
+    if vcs_ref in (None, "HEAD") or not is_local_git_repo(root):
+        return config.read_text(encoding="utf-8")
+    if vcs_ref.startswith("-"):
+        raise TemplateError(
+            f"invalid template version {vcs_ref!r}: must be a git tag, branch or commit"
+        )
+    result = subprocess.run(
+        ["git", "-C", str(root), "show", f"{vcs_ref}:{config.name}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise TemplateError(f"unknown template version {vcs_ref!r} in {root}")
+    return result.stdout
+
+
+def _config_file(root: Path) -> Path | None:
+    for name in _CONFIG_NAMES:
+        if (root / name).is_file():
+            return root / name
+    return None
