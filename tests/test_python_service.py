@@ -116,6 +116,8 @@ def test_every_combination_renders_lint_clean_python(
     names = {path.relative_to(project).as_posix() for path in sources}
     assert ("app/migrate.py" in names) == (database == "postgres" and framework != "django")
     assert ("manage.py" in names) == (framework == "django")
+    django_migration = "app/migrations/0001_initial.py" in names
+    assert django_migration == (framework == "django" and database == "postgres")
     assert any((project / "migrations").glob("0001_*.sql")) == ("app/migrate.py" in names)
     for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
         result = subprocess.run(
