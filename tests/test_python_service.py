@@ -24,6 +24,7 @@ PINS = yaml.safe_load((PYTHON_INCLUDES / "pins.yml").read_text())
 PIN_LINE = re.compile(
     r"^(?P<name>[a-z0-9][a-z0-9._-]*)==(?P<version>[^\s;]+)(?: ; (?P<marker>.+))?$"
 )
+LONGEST_NAME = "a-service-name-as-long-as-a-dns-label-may-be-sixty-three-chars9"
 COMBINATIONS = list(itertools.product(frameworks("python"), choices("database"), choices("cache")))
 
 
@@ -109,6 +110,9 @@ def test_every_combination_renders_lint_clean_python(
         framework=framework,
         database=database,
         cache=cache,
+        # The longest name and an awkward description must not break lines or strings.
+        service_name=LONGEST_NAME,
+        description='Says "hello" \\ to C:\\ and """ more; ' * 4,
     )
     sources = sorted(project.rglob("*.py"))
     for source in sources:

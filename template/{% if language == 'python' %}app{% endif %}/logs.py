@@ -10,7 +10,8 @@ import json
 import logging
 import logging.config
 import sys
-from datetime import UTC, datetime
+import threading
+import time
 from typing import Any
 
 # The level names of LOG_LEVEL, as written to the logs, and their logging levels.
@@ -31,6 +32,13 @@ _LEVEL_NAMES = {
 FIELDS = "fields"
 
 request_log = logging.getLogger("app.request")
+_write_lock = threading.Lock()
+
+
+def _timestamp(seconds: float) -> str:
+    """ISO 8601 UTC time with milliseconds, e.g. 2025-01-31T12:00:00.123Z."""
+    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{whole}.{int(seconds % 1 * 1000):03d}Z"
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,9 +46,8 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Render record as a JSON line."""
-        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
         entry: dict[str, Any] = {
-            "time": stamp.replace("+00:00", "Z"),
+            "time": _timestamp(record.created),
             "level": _LEVEL_NAMES.get(record.levelno, record.levelname.lower()),
             "msg": record.getMessage(),
         }
@@ -91,8 +98,26 @@ def configure_logging(level: str) -> None:
 
 
 def log_request(method: str, route: str, status: int, duration_ms: float) -> None:
-    """Write the one log line of an answered request."""
-    level = logging.ERROR if status >= 500 else logging.INFO  # noqa: PLR2004 (server errors)
-    if request_log.isEnabledFor(level):
-        fields = {"method": method, "route": route, "status": status, "duration_ms": duration_ms}
-        request_log.log(level, "request", extra={FIELDS: fields})
+    """Write the one log line of an answered request (info; error for a 5xx).
+
+    The line goes straight to stdout, in the format of JsonFormatter, when the
+    "app.request" logger is enabled for its level: it is written for every
+    request, so it skips the logging machinery, which would cost several times more.
+    """
+    error = status >= 500  # noqa: PLR2004 (server errors)
+    if not request_log.isEnabledFor(logging.ERROR if error else logging.INFO):
+        return
+    line = json.dumps(
+        {
+            "time": _timestamp(time.time()),
+            "level": "error" if error else "info",
+            "msg": "request",
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": duration_ms,
+        }
+    )
+    with _write_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
