@@ -112,6 +112,7 @@ def test_every_combination_renders_lint_clean_python(
         cache=cache,
         # The longest name and an awkward description must not break lines or strings.
         service_name=LONGEST_NAME,
+        k8s_namespace="svc",
         description='Says "hello" \\ to C:\\ and """ more; ' * 4,
     )
     sources = sorted(project.rglob("*.py"))
