@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Go 1.23 comes from bookworm-backports; PostgreSQL and Redis from Debian.
-apt_packages=(postgresql redis-server golang-1.23-go git)
+# Go 1.23 comes from bookworm-backports; PostgreSQL and Redis from Debian;
+# prometheus for promtool, which checks and unit-tests the rendered alert rules.
+apt_packages=(postgresql redis-server golang-1.23-go git prometheus)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

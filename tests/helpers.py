@@ -21,9 +21,10 @@ COPIER_YML = REPO_ROOT / "copier.yml"
 # What a template source consists of (copier.yml's `_subdirectory` plus the shared Jinja).
 TEMPLATE_PARTS = ("copier.yml", "template", "includes")
 
-# `${{ ... }}` is GitHub Actions syntax and belongs in rendered workflows; any
-# other `{{` or `{%` is Jinja that failed to render.
-LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%")
+# `${{ ... }}` is GitHub Actions syntax and belongs in rendered workflows, and
+# `{{args.NAME}}` is Argo Rollouts' in AnalysisTemplates; any other `{{` or `{%`
+# is Jinja that failed to render.
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{(?!args\.)|\{%")
 
 # Answers that make every optional part of the template render.
 FULL_STACK = {"database": "postgres", "cache": "redis"}
@@ -58,6 +59,7 @@ def stacks() -> list[tuple[str, str]]:
 
 def copy_template(dst: Path) -> Path:
     """Copy the template source (not a git repo) to dst, so renders skip copier's git clone."""
+    dst.mkdir(parents=True, exist_ok=True)
     for part in TEMPLATE_PARTS:
         src = REPO_ROOT / part
         if src.is_dir():
