@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # Go 1.23 comes from bookworm-backports; PostgreSQL and Redis from Debian;
 # prometheus for promtool, which checks and unit-tests the rendered alert rules.
-apt_packages=(postgresql redis-server golang-1.23-go git prometheus)
+apt_packages=(postgresql redis-server golang-1.23-go git jq prometheus)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -23,6 +23,11 @@ if ((${#missing[@]})); then
 fi
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# checkov lives in its own venv: its dependency pins clash with the suite's.
+if [[ ! -x .tools/checkov-venv/bin/checkov ]]; then
+  python3 -m venv .tools/checkov-venv
+  .tools/checkov-venv/bin/pip install --quiet --disable-pip-version-check 'checkov>=3.2,<4'
+fi
 
 lint_paths=()
 for dir in src tests benchmarks tools; do [[ -d $dir ]] && lint_paths+=("$dir"); done

@@ -16,13 +16,9 @@ ENV_SPEC = yaml.safe_load((REPO_ROOT / "includes" / "env-spec.yml").read_text())
 ARGO_KINDS = {"Rollout", "AnalysisTemplate"}
 # The Kubernetes version every manifest is validated against (includes/k8s.jinja).
 KUBERNETES_VERSION = "1.32.0"
-MIGRATE_COMMANDS = {
-    "node": ["node", "dist/migrate.js"],
-    "go": ["/server", "migrate"],
-    "fastapi": ["python", "-m", "app.migrate"],
-    "flask": ["python", "-m", "app.migrate"],
-    "django": ["python", "manage.py", "migrate", "--noinput"],
-}
+COMMANDS = yaml.safe_load((REPO_ROOT / "includes" / "commands.yml").read_text())
+# copier.yml's framework default for each language.
+DEFAULT_FRAMEWORKS = {"node": "express", "python": "fastapi", "go": "stdlib"}
 
 
 def strategies(platform: str) -> list[tuple[str, str]]:
@@ -49,9 +45,9 @@ def combo_id(answers: dict[str, Any]) -> str:
 
 
 def migrate_command(answers: dict[str, Any]) -> list[str]:
-    """The exec-form migration command the answers imply (the brief's interface)."""
-    framework = answers.get("framework", "fastapi")
-    return MIGRATE_COMMANDS[framework if answers["language"] == "python" else answers["language"]]
+    """The exec-form migration command the answers imply (includes/commands.yml)."""
+    framework = answers.get("framework", DEFAULT_FRAMEWORKS[answers["language"]])
+    return list(COMMANDS["migrate"][framework])
 
 
 class Renders:
@@ -89,9 +85,7 @@ def secret_var_names(answers: dict[str, Any]) -> dict[str, bool]:
 def applicable_vars(answers: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The env spec's variables whose `when:` the answers meet."""
     full = {**FULL_STACK, **answers}
-    full.setdefault(
-        "framework", {"node": "express", "python": "fastapi", "go": "stdlib"}[full["language"]]
-    )
+    full.setdefault("framework", DEFAULT_FRAMEWORKS[full["language"]])
     for var in ENV_SPEC:
         if all(full.get(key) in allowed for key, allowed in (var.get("when") or {}).items()):
             yield var
