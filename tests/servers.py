@@ -115,45 +115,21 @@ class Postgres:
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
-        subprocess.run(
-            _as_server_user(
-                [
-                    str(self.bindir / "pg_ctl"),
-                    "-D",
-                    str(self.root / "data"),
-                    "-w",
-                    "-s",
-                    "-l",
-                    str(self.root / "server.log"),
-                    "-o",
-                    f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
-                    f" -c fsync=off -c password_encryption={self.auth}",
-                    "start",
-                ]
-            ),
-            check=True,
-            capture_output=True,
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+            f" -c fsync=off -c password_encryption={self.auth}"
         )
+        self._pg_ctl("-l", str(self.root / "server.log"), "-o", options, "start")
         wait_for_port(self.port)
 
     def stop(self) -> None:
         """Stop the server (fast shutdown: clients are disconnected)."""
-        subprocess.run(
-            _as_server_user(
-                [
-                    str(self.bindir / "pg_ctl"),
-                    "-D",
-                    str(self.root / "data"),
-                    "-w",
-                    "-s",
-                    "-m",
-                    "fast",
-                    "stop",
-                ]
-            ),
-            check=True,
-            capture_output=True,
-        )
+        self._pg_ctl("-m", "fast", "stop")
+
+    def _pg_ctl(self, *args: str) -> None:
+        """Run pg_ctl on this cluster, waiting for it to finish (-w), silently (-s)."""
+        pg_ctl = [str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-w", "-s"]
+        subprocess.run(_as_server_user([*pg_ctl, *args]), check=True, capture_output=True)
 
     def pid(self) -> int:
         """PID of the postmaster."""

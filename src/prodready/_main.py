@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -267,29 +268,22 @@ def update_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
             check_answers(answers, questions)
     _require_terminal(defaults=defaults, interactive=interactive)
 
-    if pretend:
-        with tempfile.TemporaryDirectory(prefix="prodready-update-") as scratch:
+    with contextlib.ExitStack() as cleanup:
+        target = path
+        if pretend:
+            # Copier's own pretend still runs `git apply` on the project: update a clone instead.
+            scratch = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="prodready-update-"))
             target = _clone_for_pretend(path, Path(scratch))
-            return _run_update(
-                target,
-                path=path,
-                recorded=recorded,
-                answers=answers,
-                defaults=defaults,
-                vcs_ref=vcs_ref,
-                conflict=conflict,
-                src=src,
-            )
-    return _run_update(
-        path,
-        path=path,
-        recorded=recorded,
-        answers=answers,
-        defaults=defaults,
-        vcs_ref=vcs_ref,
-        conflict=conflict,
-        src=src,
-    )
+        return _run_update(
+            target,
+            path=path,
+            recorded=recorded,
+            answers=answers,
+            defaults=defaults,
+            vcs_ref=vcs_ref,
+            conflict=conflict,
+            src=src,
+        )
 
 
 def _run_update(  # noqa: PLR0913
