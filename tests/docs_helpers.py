@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from helpers import REPO_ROOT, choices, questions, render, stacks
+from helpers import choices, questions, render, stacks
 
 # Names that differ from each other, so a doc that mixes up the service name and the
 # Kubernetes namespace prefix fails.
@@ -82,21 +81,3 @@ class Renders:
             dst = self._root / f"p{len(self._done)}"
             self._done[key] = render(self._src, dst, **answers)
         return self._done[key]
-
-
-def _normalise(template_path: str) -> str:
-    """A template path as it renders when its conditions hold: Jinja tags and .jinja removed."""
-    path = re.sub(r"\{%.*?%\}", "", template_path)
-    return path.removesuffix(".jinja")
-
-
-def templated(rel: str) -> bool:
-    """Whether some template file renders to rel (a file) or below it (a folder)."""
-    rel = rel.rstrip("/")
-    for path in (REPO_ROOT / "template").rglob("*"):
-        if not path.is_file():
-            continue
-        out = _normalise(path.relative_to(REPO_ROOT / "template").as_posix())
-        if out == rel or out.startswith(rel + "/"):
-            return True
-    return False

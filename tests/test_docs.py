@@ -19,7 +19,6 @@ from docs_helpers import (
     answers_for,
     deployment_id,
     deployments,
-    templated,
 )
 from helpers import REPO_ROOT, answers_file, choices, stacks
 from markdown_checks import (
@@ -203,20 +202,7 @@ def test_readiness_checklist_has_five_sections_of_checked_or_actionable_items(
 def test_every_cited_path_exists_in_the_rendered_project(renders: Renders, index: int) -> None:
     _, project = _project(renders, index)
     broken = [(doc, link) for doc in DOCS for link in broken_links(project / doc, project)]
-    # Files from other issues' parts of the template may not be merged yet: a citation of a path
-    # that no template file produces at all is reported as a skip; one that some template file
-    # produces but that did not render for these answers (or a bad anchor) fails.
-    not_yet = sorted(
-        {
-            link.path
-            for _, link in broken
-            if link.reason.endswith("does not exist") and not templated(link.path)
-        }
-    )
-    real = [f"{doc}: {link}" for doc, link in broken if link.path not in not_yet]
-    assert not real, "\n".join(real)
-    if not_yet:
-        pytest.skip(f"cited paths that no template file produces yet: {not_yet}")
+    assert not broken, "\n".join(f"{doc}: {link}" for doc, link in broken)
 
 
 @pytest.mark.parametrize(

@@ -174,19 +174,8 @@ def assert_same_commands(language: str, commands: list[str]) -> None:
 
 
 def assert_scripts_exist(project: Path, scripts: set[str]) -> None:
-    """Every script a pipeline calls is rendered and executable.
-
-    Skips while a script's template is not in this repository at all (the delivery
-    and docs pieces land separately); once it is, a missing render fails.
-    """
+    """Every script a pipeline calls is rendered and executable."""
     assert scripts, "the pipeline calls no script"
-    pending = sorted(
-        script
-        for script in scripts
-        if not list((REPO_ROOT / "template").glob(f"**/{Path(script).name}*"))
-    )
-    if pending:
-        pytest.skip(f"not in the template yet: {', '.join(pending)}")
     for script in sorted(scripts):
         path = project / script
         assert path.is_file(), f"the pipeline calls {script}, which is not rendered"
@@ -447,10 +436,7 @@ def test_github_checks_run_exactly_the_local_commands(
     )
     assert setup["with"]["cache"] in ("npm", "pip", True)
     uploads = [s for s in checks if s.get("uses", "").startswith("actions/upload-artifact@")]
-    # No coverage report for Python until its dev requirements carry pytest-cov.
-    assert [s["with"]["name"] for s in uploads] == (
-        [] if answers["language"] == "python" else ["coverage"]
-    )
+    assert [s["with"]["name"] for s in uploads] == ["coverage"]
     docker_steps = ci["jobs"]["dockerfile"]["steps"]
     assert any(s.get("uses", "").startswith("hadolint/hadolint-action@") for s in docker_steps)
     build = next(
@@ -641,7 +627,7 @@ def test_gitlab_checks_run_exactly_the_local_commands_with_a_cache(
     commands = [line for line in checks["script"] if not re.match(r"(export|unset) [A-Z_]+", line)]
     assert_same_commands(answers["language"], commands)
     assert checks["cache"]["key"]["files"]
-    assert ("artifacts" in checks) == (answers["language"] != "python")
+    assert "artifacts" in checks
 
 
 def test_gitlab_deploys_and_rolls_back_through_the_scripts(
@@ -722,8 +708,7 @@ def test_github_checks_job_coverage_steps_pass_when_run_locally(
     ]
     if not changed:
         return  # exactly the local commands: nothing of the pipeline's own to run
-    if not (project / SERVICE_MANIFEST[language]).exists():
-        pytest.skip(f"the {language} service code is not in this template yet")
+    assert (project / SERVICE_MANIFEST[language]).exists(), "the service's manifest is missing"
     if language == "node":
         require_tool("npm")
     if language == "python":
