@@ -180,3 +180,18 @@ def test_update_with_a_bad_answer_changes_nothing(
     assert_one_line_error(result, "invalid answer port=80", "from 1024 to 65535")
     assert snapshot(project) == before
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_update_never_touches_files_the_team_owns(
+    capsys: pytest.CaptureFixture[str], project: Path, repo: Path
+) -> None:
+    # README.md is in copier.yml's _skip_if_exists: the team's rewrite survives even
+    # when the template's README changes underneath it.
+    (project / "README.md").write_text("# shop-api\n\nOur own words.\n")
+    git_commit_all(project, "our README")
+    readme = repo / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "\nA v2 paragraph.\n")
+    git_commit_all(repo, "v2 README", tag="v2")
+    result = cli(capsys, "update", project, "--defaults")
+    assert result.code == 0, result.err
+    assert (project / "README.md").read_text() == "# shop-api\n\nOur own words.\n"
