@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from helpers import FULL_STACK, REPO_ROOT, choices, questions, render
+from helpers import (
+    DEFAULT_FRAMEWORKS,
+    FULL_STACK,
+    choices,
+    env_vars_for,
+    include_yaml,
+    questions,
+    render,
+)
 
-HEALTH = yaml.safe_load((REPO_ROOT / "includes" / "health.yml").read_text())
-ENV_SPEC = yaml.safe_load((REPO_ROOT / "includes" / "env-spec.yml").read_text())
+HEALTH = include_yaml("health.yml")
 ARGO_KINDS = {"Rollout", "AnalysisTemplate"}
 # The Kubernetes version every manifest is validated against (includes/k8s.jinja).
 KUBERNETES_VERSION = "1.32.0"
-COMMANDS = yaml.safe_load((REPO_ROOT / "includes" / "commands.yml").read_text())
-# copier.yml's framework default for each language.
-DEFAULT_FRAMEWORKS = {"node": "express", "python": "fastapi", "go": "stdlib"}
 
 
 def strategies(platform: str) -> list[tuple[str, str]]:
@@ -47,7 +50,7 @@ def combo_id(answers: dict[str, Any]) -> str:
 def migrate_command(answers: dict[str, Any]) -> list[str]:
     """The exec-form migration command the answers imply (includes/commands.yml)."""
     framework = answers.get("framework", DEFAULT_FRAMEWORKS[answers["language"]])
-    return list(COMMANDS["migrate"][framework])
+    return list(include_yaml("commands.yml")["migrate"][framework])
 
 
 class Renders:
@@ -82,13 +85,9 @@ def secret_var_names(answers: dict[str, Any]) -> dict[str, bool]:
     return {var["name"]: var["required"] for var in applicable_vars(answers) if var["secret"]}
 
 
-def applicable_vars(answers: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The env spec's variables whose `when:` the answers meet."""
-    full = {**FULL_STACK, **answers}
-    full.setdefault("framework", DEFAULT_FRAMEWORKS[full["language"]])
-    for var in ENV_SPEC:
-        if all(full.get(key) in allowed for key, allowed in (var.get("when") or {}).items()):
-            yield var
+def applicable_vars(answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """The env spec's variables for these answers, on top of the full stack these tests render."""
+    return env_vars_for({**FULL_STACK, **answers})
 
 
 def load_all(text: str) -> list[dict[str, Any]]:

@@ -37,6 +37,31 @@ def questions() -> dict[str, Any]:
     return {key: value for key, value in data.items() if not key.startswith("_")}
 
 
+@functools.cache
+def include_yaml(name: str) -> Any:
+    """A data file of includes/ (the template's single sources), parsed once; do not mutate it."""
+    return yaml.safe_load((REPO_ROOT / "includes" / name).read_text())
+
+
+# copier.yml's framework default for each language (a Jinja expression there).
+DEFAULT_FRAMEWORKS = {"node": "express", "python": "fastapi", "go": "stdlib"}
+
+
+def env_vars_for(answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """includes/env-spec.yml narrowed to the answers, as includes/env.jinja narrows it.
+
+    Answers not given take copier.yml's defaults.
+    """
+    full = {key: questions()[key].get("default") for key in ("language", "database", "cache")}
+    full.update(answers)
+    full.setdefault("framework", DEFAULT_FRAMEWORKS[full["language"]])
+    return [
+        var
+        for var in include_yaml("env-spec.yml")
+        if all(full.get(key) in allowed for key, allowed in (var.get("when") or {}).items())
+    ]
+
+
 def choices(key: str) -> list[str]:
     """The values a choice question allows, in copier.yml's order."""
     raw = questions()[key]["choices"]

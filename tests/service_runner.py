@@ -21,11 +21,10 @@ from typing import Any
 
 import dockerfile
 import pytest
-import yaml
 
-from helpers import REPO_ROOT, require_tool
+from helpers import include_yaml, require_tool
 
-COMMANDS = yaml.safe_load((REPO_ROOT / "includes" / "commands.yml").read_text())
+COMMANDS = include_yaml("commands.yml")
 GO_BIN = Path("/usr/lib/go-1.23/bin")
 STEP_TIMEOUT = 600
 

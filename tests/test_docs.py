@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from docs_helpers import (
     NAMESPACE,
@@ -20,7 +19,7 @@ from docs_helpers import (
     deployment_id,
     deployments,
 )
-from helpers import REPO_ROOT, answers_file, choices, stacks
+from helpers import REPO_ROOT, answers_file, choices, env_vars_for, include_yaml, stacks
 from markdown_checks import (
     broken_links,
     code_blocks,
@@ -254,19 +253,6 @@ def test_mermaid_checker_rejects_broken_diagrams() -> None:
     assert mermaid_errors("sequenceDiagram\n  else\n")
 
 
-def _spec_vars(answers: dict[str, Any]) -> list[dict[str, Any]]:
-    """includes/env-spec.yml narrowed to the answers, as the template narrows it."""
-    spec = yaml.safe_load((REPO_ROOT / "includes/env-spec.yml").read_text())
-    return [
-        var
-        for var in spec
-        if all(
-            answers.get(key, "stdlib" if key == "framework" else None) in allowed
-            for key, allowed in (var.get("when") or {}).items()
-        )
-    ]
-
-
 @pytest.mark.parametrize(
     "index", range(len(DEPLOYMENTS)), ids=[deployment_id(d) for d in DEPLOYMENTS]
 )
@@ -282,7 +268,7 @@ def test_env_table_lists_every_variable_from_the_spec(renders: Renders, index: i
             re.MULTILINE,
         )
     }
-    expected = _spec_vars(answers)
+    expected = env_vars_for(answers)
     assert list(rows) == [var["name"] for var in expected]
     for var in expected:
         row = rows[var["name"]]
@@ -308,7 +294,7 @@ def test_readme_and_guide_show_the_languages_local_commands(
     if language != "go":
         answers["framework"] = framework
     project = renders.get(**answers)
-    steps = yaml.safe_load((REPO_ROOT / "includes/commands.yml").read_text())[language]
+    steps = include_yaml("commands.yml")[language]
     readme = (project / "README.md").read_text()
     guide = (project / "docs/deployment.md").read_text()
     for step in ("install", "lint", "typecheck", "test"):

@@ -28,7 +28,7 @@ from delivery import (
     secret_var_names,
     strategies,
 )
-from helpers import REPO_ROOT, choices, questions, require_tool
+from helpers import REPO_ROOT, choices, include_yaml, questions, require_tool
 
 # One worker renders this module's projects once (scripts/test.sh runs --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("kubernetes")
@@ -322,10 +322,7 @@ def test_pods_are_hardened_and_sized(builds: Any, combo: dict[str, Any]) -> None
 @pytest.mark.parametrize("combo", COMBOS, ids=IDS)
 def test_shutdown_drains_within_the_grace_period(builds: Any, combo: dict[str, Any]) -> None:
     built = builds(combo)
-    defaults = {
-        var["name"]: var.get("default")
-        for var in yaml.safe_load((REPO_ROOT / "includes" / "env-spec.yml").read_text())
-    }
+    defaults = {var["name"]: var.get("default") for var in include_yaml("env-spec.yml")}
     for workload in built.workloads("production"):
         spec = workload["spec"]["template"]["spec"]
         prestop = spec["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]

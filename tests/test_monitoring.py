@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from docs_helpers import NAMESPACE, SERVICE, Renders
-from helpers import REPO_ROOT, choices, require_tool
+from helpers import choices, include_yaml, require_tool
 
-METRICS = yaml.safe_load((REPO_ROOT / "includes/health.yml").read_text())["metrics"]
+METRICS = include_yaml("health.yml")["metrics"]
 ALERT_KINDS = ["HighErrorRate", "HighLatencyP99", "RestartLoop", "HealthEndpointDown"]
 PREFIX = "".join(part.capitalize() for part in SERVICE.split("-"))
 

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import FULL_STACK, REPO_ROOT, choices, render, require_tool
+from helpers import FULL_STACK, choices, include_yaml, render, require_tool
 from service_runner import toolchain_path
 
-COMMANDS = yaml.safe_load((REPO_ROOT / "includes" / "commands.yml").read_text())
+COMMANDS = include_yaml("commands.yml")
 STEP_ORDER = ("install", "lint", "typecheck", "test", "build")
 # A full commit SHA, then the release tag it stands for as a comment.
 PINNED_ACTION = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")

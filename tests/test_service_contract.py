@@ -18,10 +18,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from helpers import FULL_STACK, REPO_ROOT, render, stacks
+from helpers import FULL_STACK, include_yaml, render, stacks
 from servers import PG_PASSWORD, REDIS_PASSWORD, Postgres, Redis, free_port
 from service_runner import (
     COMMANDS,
@@ -33,7 +32,7 @@ from service_runner import (
     run_step,
 )
 
-CONTRACT = yaml.safe_load((REPO_ROOT / "includes" / "health.yml").read_text())
+CONTRACT = include_yaml("health.yml")
 PATHS = CONTRACT["paths"]
 METRICS = CONTRACT["metrics"]
 CHECK_TIMEOUT_S = 1.5
