@@ -33,7 +33,7 @@ def toolchain_path(project: Path, language: str) -> str:
     extra = {"python": project / ".venv" / "bin", "node": project / "node_modules" / ".bin"}
     head = [str(extra[language])] if language in extra else []
     if language == "go":
-        require_tool("go")  # the machine's Go; go.mod's toolchain line fetches a newer one
+        require_tool("go")  # the machine's Go, on PATH
     return os.pathsep.join([*head, os.environ["PATH"]])
 
 
