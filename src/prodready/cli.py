@@ -22,6 +22,7 @@ from ._plan import Action
 from .errors import UserError
 
 if TYPE_CHECKING:
+    from ._fit import Fit
     from ._main import NewResult, UpdateResult
 
 __all__ = ["main"]
@@ -68,6 +69,8 @@ def _run_new(args: argparse.Namespace) -> int:
         skip_existing=args.skip_existing,
         template=args.template,
         vcs_ref=args.vcs_ref,
+        ignore_detected=args.ignore_detected,
+        on_fit=lambda fit: _report_fit(fit, sys.stdout),
     )
     _report_new(result, sys.stdout)
     return 0
@@ -119,6 +122,25 @@ def _report_detection(detection: Detection, out: TextIO) -> None:
                 f"({finding.confidence}: {finding.how})",
                 file=out,
             )
+
+
+def _report_fit(fit: Fit, out: TextIO) -> None:
+    """Say what was detected in the destination, before anything is written."""
+    where = _shown(fit.detection.root)
+    print(f"Detected an existing {fit.detection.language} app in {where}; fitting to it:", file=out)
+    for answer, value in fit.detected.items():
+        if answer == "existing_app":
+            continue
+        finding = fit.source(answer)
+        shown = ", ".join(value) if isinstance(value, list) else value
+        origin = f"  [{finding.where}, {finding.confidence}]" if finding else ""
+        given = "  [your answer wins]" if fit.answers.get(answer) != value else ""
+        print(f"  {answer:<16} {shown!s}{origin}{given}", file=out)
+    print(
+        "These are recorded in .copier-answers.yml; change one with --data KEY=VALUE. "
+        "Your app's entrypoint, manifests, lockfiles and README.md are never replaced.",
+        file=out,
+    )
 
 
 def _report_new(result: NewResult, out: TextIO) -> None:
@@ -259,6 +281,11 @@ def _parser() -> argparse.ArgumentParser:
         help="template path or git URL (default: the bundled template; $PRODREADY_TEMPLATE)",
     )
     new.add_argument("--vcs-ref", metavar="REF", help="git tag, branch or commit of the template")
+    new.add_argument(
+        "--ignore-detected",
+        action="store_true",
+        help="let --data answers win where they contradict the app detected in PATH",
+    )
     new.set_defaults(run=_run_new)
 
     detect_cmd = commands.add_parser(
