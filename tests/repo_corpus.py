@@ -270,7 +270,6 @@ GO_CHI = _dedent(
             \treturn r
             }
             """,
-        "vendor/github.com/go-chi/chi/v5/chi.go": 'package chi\n\nvar _ = os.Getenv("VENDORED_ONLY")\n',
         "Makefile": "build:\n\tgo build ./...\n",
     }
 )

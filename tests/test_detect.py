@@ -195,7 +195,17 @@ def test_a_default_is_marked_low_confidence_and_sourceless(corpus: dict[str, Det
 def test_code_in_tests_and_vendor_is_not_the_apps(corpus: dict[str, Detection]) -> None:
     assert "TEST_ONLY_FLAG" not in corpus["express-ts-npm"].values("env_vars")
     assert "ONLY_IN_TESTS" not in corpus["fastapi-poetry"].values("env_vars")
-    assert "VENDORED_ONLY" not in corpus["go-chi-cmd"].values("env_vars")
+
+
+def test_vendored_go_code_is_not_the_apps(tmp_path: Path) -> None:
+    files = dict(CORPUS["go-chi-cmd"])
+    files["vendor/github.com/go-chi/chi/v5/chi.go"] = (
+        'package chi\n\nvar _ = os.Getenv("VENDORED")\n'
+    )
+    files["vendor/example.org/tool/main.go"] = "package main\n\nfunc main() {}\n"
+    detection = detect(build_tree(tmp_path, files))
+    assert "VENDORED" not in detection.values("env_vars")
+    assert detection.values("main_packages") == ["./cmd/migrate", "./cmd/orders-api"]
 
 
 def test_placeholder_npm_test_script_is_no_test_command(corpus: dict[str, Detection]) -> None:

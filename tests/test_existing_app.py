@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from dockerfile_model import parse_stages
 from helpers import (
     CliResult,
     assert_one_line_error,
@@ -17,6 +21,7 @@ from helpers import (
     git,
     git_init_commit,
     questions,
+    require_tool,
     snapshot,
 )
 from prodready.cli import main
@@ -41,6 +46,7 @@ SECOND_APP_DIRS = ("src/", "test/", "tests/", "cmd/", "internal/", "app/", "migr
 
 @dataclass
 class Rendered:
+    path: Path
     before: dict[str, bytes]
     after: dict[str, bytes]
     result: CliResult
@@ -69,7 +75,7 @@ def rendered(template_src: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         code = main(
             ["new", str(repo), "--defaults", "--template", str(template_src), "--skip-existing"]
         )
-        out[kind] = Rendered(before, snapshot(repo), CliResult(code, "", ""))
+        out[kind] = Rendered(repo, before, snapshot(repo), CliResult(code, "", ""))
     return out
 
 
@@ -282,3 +288,189 @@ def test_a_repo_rendered_as_a_new_service_is_not_treated_as_an_existing_app(
     result = new(capsys, template_src, dst, "--skip-existing", "--pretend")
     assert result.code == 0, result.err
     assert "Detected an existing" not in result.out
+
+
+# --- The deployment layer, fitted to the app ---------------------------------
+
+FITTED = sorted(set(CORPUS) - {"koa-docker-ci"})  # koa keeps its own Dockerfile
+
+
+@pytest.mark.parametrize("kind", FITTED)
+def test_the_dockerfile_is_hadolint_clean(rendered: dict[str, Rendered], kind: str) -> None:
+    hadolint = require_tool("hadolint")
+    dockerfile = rendered[kind].path / "Dockerfile"
+    result = subprocess.run(
+        [hadolint, "--no-color", "-t", "warning", str(dockerfile)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("kind", FITTED)
+def test_the_dockerfile_copies_only_what_exists_and_runs_the_apps_commands(
+    rendered: dict[str, Rendered], kind: str
+) -> None:
+    result = rendered[kind]
+    answers = result.answers
+    stages = parse_stages(result.path / "Dockerfile")
+    for stage in stages:
+        for copy in stage.all("COPY"):
+            if any(flag.startswith("--from") for flag in copy.flags):
+                continue
+            for source in copy.value[:-1]:
+                assert source == "." or source in result.before, (kind, source)
+    runs = [" ".join(run.value) for stage in stages for run in stage.all("RUN")]
+    runtime = stages[-1]
+    assert runtime.all("EXPOSE")[0].value == (str(answers["port"]),)
+    assert runtime.pairs("ENV")[answers["port_env"]] == str(answers["port"])
+    if answers["language"] == "go":
+        assert any(run.endswith(f"-o /out/server {answers['start_command']}") for run in runs)
+        assert runtime.last("ENTRYPOINT").value == ("/server",)
+        return
+    start = runtime.last("CMD").value
+    command = answers["start_command"]
+    assert start == (
+        ("/bin/sh", "-c", f"exec {command}") if "$" in command else tuple(command.split())
+    )
+    if answers["language"] == "node":
+        assert answers["install_command"] in runs
+        if answers["build_command"]:
+            assert any(run.startswith(answers["build_command"]) for run in runs)
+
+
+def test_the_go_image_is_not_older_than_the_modules_go_line(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path
+) -> None:
+    files = dict(CORPUS["go-chi-cmd"])
+    files["go.mod"] = (
+        files["go.mod"]
+        .replace("go 1.22", "go 1.25")
+        .replace("toolchain go1.22.5", "toolchain go1.25.1")
+    )
+    repo = build_tree(tmp_path / "orders", files)
+    git_init_commit(repo)
+    assert new(capsys, template_src, repo).code == 0
+    stages = parse_stages(repo / "Dockerfile")
+    assert stages[0].base == "golang:1.25.1-bookworm"
+
+
+@pytest.mark.parametrize("kind", FITTED)
+def test_manifests_probe_the_apps_health_route_and_port_variable(
+    rendered: dict[str, Rendered], kind: str
+) -> None:
+    result = rendered[kind]
+    answers = result.answers
+    base = result.path / "deploy/k8s/base"
+    workload = next(
+        doc
+        for doc in yaml.safe_load_all((base / "workload.yaml").read_text())
+        if doc and doc["kind"] == "Deployment"
+    )
+    container = workload["spec"]["template"]["spec"]["containers"][0]
+    probes = {
+        key: container[key]["httpGet"]["path"]
+        for key in ("startupProbe", "livenessProbe", "readinessProbe")
+    }
+    assert set(probes.values()) == {answers["health_path"]}
+    kustomization = yaml.safe_load((base / "kustomization.yaml").read_text())
+    literals = [
+        item for generator in kustomization["configMapGenerator"] for item in generator["literals"]
+    ]
+    assert f"{answers['port_env']}={answers['port']}" in literals
+    secret_refs = {env["name"] for env in container.get("env", [])}
+    assert secret_refs == set(answers["env_vars"]) - {answers["port_env"]}
+    smoke = (result.path / "scripts/smoke-test.sh").read_text()
+    assert f'readonly PATHS=("{answers["health_path"]}")' in smoke
+
+
+def test_an_existing_dockerfile_and_ci_are_kept_and_reported(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path
+) -> None:
+    repo = build_repo(tmp_path / "gateway", "koa-docker-ci")
+    result = new(capsys, template_src, repo, "--pretend")
+    plan = {
+        line.split()[1]: line.split()[0]
+        for line in result.out.splitlines()
+        if line.startswith("  ") and len(line.split()) == 2
+    }
+    assert plan["Dockerfile"] == "skip"
+    assert plan[".github/workflows/ci.yml"] == "skip"
+
+
+# --- The app's own build and tests give the same result after the render -----
+
+
+def _run(repo: Path, *argv: str, **env: str) -> tuple[int, str]:
+    done = subprocess.run(
+        list(argv),
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **env},
+        timeout=600,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def _before_and_after(
+    tmp_path: Path, rendered: dict[str, Rendered], kind: str
+) -> tuple[Path, Path]:
+    before = build_repo(tmp_path / "before" / kind, kind, commit=False)
+    return before, rendered[kind].path
+
+
+def test_go_build_and_test_are_unchanged(rendered: dict[str, Rendered], tmp_path: Path) -> None:
+    go = require_tool("go")
+    before, after = _before_and_after(tmp_path, rendered, "go-chi-cmd")
+    env = {"GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
+    for argv in ((go, "build", "./..."), (go, "test", "./...")):
+        code_before, out_before = _run(before, *argv, **env)
+        assert code_before == 0, out_before
+        code_after, out_after = _run(after, *argv, **env)
+        assert code_after == 0, out_after
+    code, listed = _run(after, go, "list", "./...", **env)
+    assert code == 0
+    assert sorted(listed.split()) == sorted(_run(before, go, "list", "./...", **env)[1].split())
+
+
+def test_node_tests_are_unchanged(rendered: dict[str, Rendered], tmp_path: Path) -> None:
+    node = require_tool("node")
+    before, after = _before_and_after(tmp_path, rendered, "express-pnpm")
+    results = []
+    for repo in (before, after):
+        code, out = _run(repo, node, "--test")
+        assert code == 0, out
+        results.append(
+            [line for line in out.splitlines() if line.startswith(("# tests", "# pass", "# fail"))]
+        )
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize(
+    "kind", ["fastapi-poetry", "starlette-uv", "flask-pip-tools", "django-split-requirements"]
+)
+def test_python_tests_are_unchanged(
+    rendered: dict[str, Rendered], tmp_path: Path, kind: str
+) -> None:
+    before, after = _before_and_after(tmp_path, rendered, kind)
+    outcomes = []
+    for repo in (before, after):
+        code, out = _run(
+            repo,
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+        )
+        outcomes.append(
+            (code, out.strip().splitlines()[-1].split(" in ")[0] if out.strip() else "")
+        )
+    assert outcomes[0] == outcomes[1]
+    assert not any(name.endswith("conftest.py") for name in rendered[kind].created)
