@@ -396,7 +396,9 @@ def test_an_existing_dockerfile_and_ci_are_kept_and_reported(
         if line.startswith("  ") and len(line.split()) == 2
     }
     assert plan["Dockerfile"] == "skip"
-    assert plan[".github/workflows/ci.yml"] == "skip"
+    # Its CI is followed, not duplicated: no ci.yml is rendered at all.
+    assert ".github/workflows/ci.yml" not in plan
+    assert plan[".github/workflows/deploy.yml"] == "create"
 
 
 # --- The app's own build and tests give the same result after the render -----
@@ -474,3 +476,82 @@ def test_python_tests_are_unchanged(
         )
     assert outcomes[0] == outcomes[1]
     assert not any(name.endswith("conftest.py") for name in rendered[kind].created)
+
+
+# --- CI fitted to the app, and chained onto the repository's own CI -----------
+
+RENDERED_WORKFLOWS = ("deploy.yml", "preview.yml", "rollback.yml")
+
+
+def _workflow(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    data["on"] = data.pop(True, data.get("on"))
+    return data
+
+
+def test_deploy_follows_the_repos_own_ci_instead_of_adding_one(
+    rendered: dict[str, Rendered],
+) -> None:
+    result = rendered["koa-docker-ci"]
+    assert result.answers["ci_workflow"] == "CI"
+    assert result.after[".github/workflows/ci.yml"] == result.before[".github/workflows/ci.yml"]
+    deploy = _workflow(result.path / ".github/workflows/deploy.yml")
+    assert deploy["on"] == {
+        "workflow_run": {"workflows": ["CI"], "types": ["completed"], "branches": ["main"]}
+    }
+    assert not any("uses" in job for job in deploy["jobs"].values())
+    build = deploy["jobs"]["build"]
+    assert "workflow_run.conclusion == 'success'" in build["if"]
+    assert build["outputs"]["image"].endswith(":${{ github.event.workflow_run.head_sha }}")
+
+
+def test_a_repo_without_ci_gets_one_running_only_its_own_commands(
+    rendered: dict[str, Rendered],
+) -> None:
+    for kind in ("express-pnpm", "go-chi-cmd", "fastapi-poetry", "fastify-no-lockfile"):
+        result = rendered[kind]
+        answers = result.answers
+        assert answers["ci_workflow"] == ""
+        ci = _workflow(result.path / ".github/workflows/ci.yml")
+        runs = [step["run"] for step in ci["jobs"]["checks"]["steps"] if "run" in step]
+        wanted = [
+            answers[key]
+            for key in ("install_command", "lint_command", "test_command", "build_command")
+            if answers[key]
+        ]
+        tools = [run for run in runs if run not in wanted]
+        assert runs[len(tools) :] == wanted, kind
+        assert all(run.startswith(("npm install --global", "pip install")) for run in tools), kind
+        deploy = _workflow(result.path / ".github/workflows/deploy.yml")
+        assert deploy["jobs"]["checks"]["uses"] == "./.github/workflows/ci.yml"
+        assert "workflow_call" in ci["on"]
+
+
+@pytest.mark.parametrize("kind", ["koa-docker-ci", "go-chi-cmd", "express-pnpm"])
+def test_rendered_workflows_pass_actionlint_and_zizmor(
+    rendered: dict[str, Rendered], kind: str
+) -> None:
+    actionlint = require_tool("actionlint")
+    zizmor = require_tool("zizmor")
+    result = rendered[kind]
+    ours = [
+        f".github/workflows/{name}"
+        for name in (*RENDERED_WORKFLOWS, "ci.yml")
+        if f".github/workflows/{name}" in result.created
+    ]
+    lint = subprocess.run(
+        [actionlint, "-no-color", *ours],
+        cwd=result.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    audit = subprocess.run(
+        [zizmor, "--offline", "--min-severity", "medium", *ours],
+        cwd=result.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert audit.returncode == 0, audit.stdout + audit.stderr

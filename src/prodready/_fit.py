@@ -186,7 +186,31 @@ def detected_answers(detection: Detection) -> dict[str, Any]:
         answers.pop("port", None)
     env_vars = [name for name in detection.values("env_vars") if isinstance(name, str)]
     answers["env_vars"] = list(dict.fromkeys(env_vars))
+    answers["ci_workflow"] = _ci_on_push(detection)
     return answers
+
+
+def _ci_on_push(detection: Detection) -> str:
+    """Name the repo's GitHub Actions workflow that runs on pushes ('' for none).
+
+    deploy.yml chains onto it with `workflow_run`, which names workflows by
+    their `name:` (the file path when they have none).
+    """
+    for path in detection.values("ci_workflows"):
+        if not str(path).startswith(".github/workflows/"):
+            continue
+        try:
+            data = yaml.safe_load((detection.root / path).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        # YAML 1.1 reads the key `on` as True.
+        triggers = data.get("on", data.get(True))
+        names = triggers if isinstance(triggers, list | dict) else [triggers]
+        if "push" in names:
+            return str(data.get("name") or path)
+    return ""
 
 
 def _refuse_contradictions(
