@@ -555,3 +555,40 @@ def test_rendered_workflows_pass_actionlint_and_zizmor(
         check=False,
     )
     assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+# --- The Go health add-in, for an app that serves no health route yet ---------
+
+
+def test_go_app_without_a_health_route_gets_the_add_in_inside_its_module(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path
+) -> None:
+    go = require_tool("go")
+    files = dict(CORPUS["go-chi-cmd"])
+    router = files["internal/httpapi/router.go"]
+    files["internal/httpapi/router.go"] = router.replace('r.Get("/livez"', 'r.Get("/orders/count"')
+    repo = build_tree(tmp_path / "orders", files)
+    git_init_commit(repo)
+    result = new(capsys, template_src, repo)
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in (repo / "internal/health").iterdir()) == [
+        "health.go",
+        "health_test.go",
+    ]
+    assert not (repo / "internal/server").exists()
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+    assert (answers["health_addin"], answers["health_path"]) == (True, "/health")
+    # The printed wiring step is the documented one, and it names the app's module.
+    printed = result.out.split("Wire the health add-in into your router")[1].splitlines()[1:5]
+    doc = (repo / "docs/existing-app.md").read_text().split("```go\n")[1].split("\n```")[0]
+    assert [line.strip() for line in printed] == doc.splitlines()
+    assert doc.splitlines()[0] == 'import "gitlab.example.com/team/orders/internal/health"'
+    assert doc.splitlines()[2] == 'r.Get("/health", checker.Live)'
+    workload = (repo / "deploy/k8s/base/workload.yaml").read_text()
+    assert "path: /health/ready" in workload
+    env = {"GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
+    for argv in ((go, "build", "./..."), (go, "test", "./...")):
+        code, out = _run(repo, *argv, **env)
+        assert code == 0, out
+    code, out = _run(repo, go, "test", "./internal/health/", **env)
+    assert code == 0 and "ok" in out

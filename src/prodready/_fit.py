@@ -187,6 +187,8 @@ def detected_answers(detection: Detection) -> dict[str, Any]:
     env_vars = [name for name in detection.values("env_vars") if isinstance(name, str)]
     answers["env_vars"] = list(dict.fromkeys(env_vars))
     answers["ci_workflow"] = _ci_on_push(detection)
+    # Where the app serves its own health route, manifests probe it and the add-in is left out.
+    answers["health_addin"] = language == "go" and detection.first("health_path") is None
     return answers
 
 

@@ -133,6 +133,7 @@ def _report_fit(fit: Fit, out: TextIO) -> None:
             continue
         finding = fit.source(answer)
         shown = ", ".join(value) if isinstance(value, list) else value
+        shown = "(none)" if shown in ("", []) else shown
         origin = f"  [{finding.where}, {finding.confidence}]" if finding else ""
         given = "  [your answer wins]" if fit.answers.get(answer) != value else ""
         print(f"  {answer:<16} {shown!s}{origin}{given}", file=out)
