@@ -19,10 +19,12 @@ from helpers import (
     build_tree,
     cli,
     git,
+    git_commit_all,
     git_init_commit,
     questions,
     require_tool,
     snapshot,
+    template_repo,
 )
 from prodready.cli import main
 from repo_corpus import CORPUS, build_repo
@@ -592,3 +594,30 @@ def test_go_app_without_a_health_route_gets_the_add_in_inside_its_module(
         assert code == 0, out
     code, out = _run(repo, go, "test", "./internal/health/", **env)
     assert code == 0 and "ok" in out
+
+
+def test_update_keeps_fitting_the_app(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    template = template_repo(tmp_path / "template", tag="v1")
+    repo = build_repo(tmp_path / "orders", "go-chi-cmd")
+    assert new(capsys, template, repo).code == 0
+    git_commit_all(repo, "prodready v1")
+    recorded = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+    # v2 of the template changes a deployment file.
+    dockerignore = template / "template/.dockerignore"
+    dockerignore.write_text("# v2\n" + dockerignore.read_text())
+    git_commit_all(template, "v2", tag="v2")
+    before = snapshot(repo)
+    result = cli(capsys, "update", repo, "--defaults")
+    assert result.code == 0, result.err
+    after = snapshot(repo)
+    assert after[".dockerignore"].startswith(b"# v2\n")
+    updated = yaml.safe_load(after[".copier-answers.yml"])
+    assert {k: v for k, v in updated.items() if k != "_commit"} == {
+        k: v for k, v in recorded.items() if k != "_commit"
+    }
+    assert updated["_commit"] == "v2"
+    # Still no second app, and the app's own files as they were.
+    assert not {"cmd/server/main.go", "internal/server/server.go"} & set(after)
+    assert {name: after[name] for name in CORPUS["go-chi-cmd"]} == {
+        name: before[name] for name in CORPUS["go-chi-cmd"]
+    }
