@@ -120,7 +120,19 @@ def test_bad_answer_leaves_existing_directory_unchanged(
     dst.mkdir()
     (dst / "main.py").write_text("print('mine')\n")
     before = snapshot(dst)
-    result = cli(capsys, "new", dst, "--defaults", "--template", template_src, "--data", "port=1")
+    # The folder holds no app detection knows, so the stack is named (test_existing_app.py).
+    result = cli(
+        capsys,
+        "new",
+        dst,
+        "--defaults",
+        "--template",
+        template_src,
+        "--data",
+        "language=node",
+        "--data",
+        "port=1",
+    )
     assert_one_line_error(result, "port=1")
     assert snapshot(dst) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["svc"]
