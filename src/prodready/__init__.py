@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 
+from ._check import Check, Finding, Result, Severity, check_repository
 from ._main import NewResult, UpdateResult, new_project, update_project
 from ._plan import Action, PlannedFile
 from ._source import template_source
@@ -19,10 +20,15 @@ except importlib.metadata.PackageNotFoundError:  # running from a bare checkout
 
 __all__ = [
     "Action",
+    "Check",
+    "Finding",
     "NewResult",
     "PlannedFile",
+    "Result",
+    "Severity",
     "UpdateResult",
     "__version__",
+    "check_repository",
     "new_project",
     "template_source",
     "update_project",
