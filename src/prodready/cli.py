@@ -13,14 +13,15 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
-from ._answers import parse_data
 from ._check import CHECKS, FORMATS, Severity, check_repository, render
-from ._main import NewResult, UpdateResult, new_project, update_project
 from ._plan import Action
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from ._main import NewResult, UpdateResult
 
 __all__ = ["main"]
 
@@ -52,7 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+# Copier takes about a second to import: `new` and `update` import it when they
+# run, so `check` and `--version` start fast.
 def _run_new(args: argparse.Namespace) -> int:
+    from ._answers import parse_data  # noqa: PLC0415
+    from ._main import new_project  # noqa: PLC0415
+
     result = new_project(
         args.path,
         parse_data(args.data),
@@ -69,6 +75,9 @@ def _run_new(args: argparse.Namespace) -> int:
 
 
 def _run_update(args: argparse.Namespace) -> int:
+    from ._answers import parse_data  # noqa: PLC0415
+    from ._main import update_project  # noqa: PLC0415
+
     result = update_project(
         args.path,
         data=parse_data(args.data),
@@ -280,22 +289,36 @@ def _check_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         ),
     )
     check.add_argument(
-        "path", metavar="PATH", nargs="?", type=Path, default=Path(),
+        "path",
+        metavar="PATH",
+        nargs="?",
+        type=Path,
+        default=Path(),
         help="repository root (default: .)",
     )
     check.add_argument(
         "--format", choices=tuple(FORMATS), default="table", help="output format (default: table)"
     )
     check.add_argument(
-        "--only", metavar="ID", nargs="+", action="extend", default=[],
+        "--only",
+        metavar="ID",
+        nargs="+",
+        action="extend",
+        default=[],
         help="run only these check IDs",
     )
     check.add_argument(
-        "--skip", metavar="ID", nargs="+", action="extend", default=[],
+        "--skip",
+        metavar="ID",
+        nargs="+",
+        action="extend",
+        default=[],
         help="do not run these check IDs",
     )
     check.add_argument(
-        "--fail-on", choices=("error", "warning"), default="error",
+        "--fail-on",
+        choices=("error", "warning"),
+        default="error",
         help="lowest severity that makes the exit status 1 (default: error)",
     )
     check.add_argument("--list", action="store_true", help="list the checks and exit")

@@ -47,7 +47,7 @@ class Acceptance:
 
 
 def load(root: Path, known_ids: Collection[str]) -> list[Acceptance]:
-    """The exceptions recorded in the repository (none when the file is absent).
+    """Return the exceptions recorded in the repository (none when the file is absent).
 
     Raises:
         CheckConfigError: The file is not YAML, has unknown keys, names an unknown
@@ -95,7 +95,7 @@ def _entry(index: int, entry: Any, known_ids: Collection[str]) -> Acceptance:
 
 
 def apply(findings: Iterable[Finding], accepted: list[Acceptance]) -> list[Finding]:
-    """Findings with `accepted` set to the reason of the first exception covering each."""
+    """Return findings with `accepted` set to the reason of the first exception covering each."""
     out = []
     for finding in findings:
         match = next((a for a in accepted if a.covers(finding)), None)

@@ -57,7 +57,7 @@ class K8sObject:
 
 
 def pod_spec(obj: K8sObject) -> LineDict | None:
-    """The pod spec of a workload, Job or CronJob, or None."""
+    """Return the pod spec of a workload, Job or CronJob, or None."""
     spec: Any = obj.doc.get("spec")
     if obj.kind == "CronJob" and isinstance(spec, dict):
         spec = (spec.get("jobTemplate") or {}).get("spec")
@@ -67,7 +67,7 @@ def pod_spec(obj: K8sObject) -> LineDict | None:
 
 
 def pod_labels(obj: K8sObject) -> dict[str, Any]:
-    """The labels of a workload's pod template."""
+    """Return the labels of a workload's pod template."""
     spec: Any = obj.doc.get("spec") or {}
     template = spec.get("template") if isinstance(spec, dict) else None
     meta = template.get("metadata") if isinstance(template, dict) else None
@@ -127,9 +127,7 @@ class Context:
     @functools.cached_property
     def workloads(self) -> list[K8sObject]:
         """Long-running workloads that have a pod template."""
-        return [
-            obj for obj in self.kinds(*WORKLOAD_KINDS) if pod_spec(obj) is not None
-        ]
+        return [obj for obj in self.kinds(*WORKLOAD_KINDS) if pod_spec(obj) is not None]
 
     @functools.cached_property
     def kustomize_images(self) -> dict[str, tuple[str, LineDict]]:

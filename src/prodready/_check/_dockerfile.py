@@ -20,7 +20,9 @@ __all__ = ["Instruction", "Stage", "parse", "split_pairs", "substitute"]
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(\S+)\s*$")
 _HEREDOC = re.compile(r"<<(-?)\s*([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _FLAG = re.compile(r"--([a-z][a-z0-9-]*)(?:=(\S*))?")
-_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_VARIABLE = re.compile(
+    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))"
+)
 # Instructions whose leading `--flag[=value]` words are options, not arguments.
 _FLAGGED = frozenset({"FROM", "COPY", "ADD", "RUN", "HEALTHCHECK"})
 
@@ -71,7 +73,7 @@ class Stage:
     instructions: list[Instruction] = field(default_factory=list)
 
     def last(self, cmd: str) -> Instruction | None:
-        """The stage's last instruction of this kind (the one in force), or None."""
+        """Return the stage's last instruction of this kind (the one in force), or None."""
         found = [i for i in self.instructions if i.cmd == cmd]
         return found[-1] if found else None
 
@@ -103,7 +105,7 @@ def substitute(text: str, variables: dict[str, str]) -> str:
 
     def one(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
-        if name in variables and variables[name]:
+        if variables.get(name):
             return variables[name]
         default = re.match(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}", match.group(0))
         return default.group(1) if default else match.group(0)

@@ -106,7 +106,7 @@ class Result:
     findings: tuple[Finding, ...]
 
     def check(self, check_id: str) -> Check:
-        """The check with this ID (it must be one that ran)."""
+        """Return the check with this ID (it must be one that ran)."""
         return next(check for check in self.checks if check.id == check_id)
 
     @property

@@ -13,7 +13,7 @@ CHECKS: dict[str, Check] = {}
 _ID = re.compile(r"^PR-[A-Z][A-Z0-9]{1,3}-\d{3}$")
 
 
-def check(
+def check(  # noqa: PLR0913 - a check is these six facts, all required
     check_id: str, area: str, severity: Severity, *, title: str, why: str, fix: str
 ) -> Callable[[CheckFn], CheckFn]:
     """Register the decorated function as the check `check_id`.

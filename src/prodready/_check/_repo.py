@@ -97,9 +97,9 @@ class Repo:
     def _file_set(self) -> frozenset[str]:
         return frozenset(self.files)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one Repo per check run
+    @functools.cache  # noqa: B019 - one Repo per check run
     def text(self, rel: str) -> str | None:
-        """The file's text, or None when it is binary, unreadable or too large."""
+        """Return the file's text, or None when it is binary, unreadable or too large."""
         path = self.root / rel
         try:
             if path.stat().st_size > MAX_READ:
@@ -108,9 +108,9 @@ class Repo:
         except (OSError, UnicodeDecodeError):
             return None
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one Repo per check run
+    @functools.cache  # noqa: B019 - one Repo per check run
     def yaml(self, rel: str) -> tuple[Any, ...] | None:
-        """The file's YAML documents (with lines), or None when it is not YAML."""
+        """Return the file's YAML documents (with lines), or None when it is not YAML."""
         text = self.text(rel)
         if text is None:
             return None

@@ -45,8 +45,9 @@ def _table(result: Result, version: str) -> str:
 
 
 def _wrapped(label: str, text: str) -> list[str]:
-    return textwrap.wrap(text, width=96, initial_indent=f"  {label}: ",
-                         subsequent_indent=" " * (len(label) + 4))
+    return textwrap.wrap(
+        text, width=96, initial_indent=f"  {label}: ", subsequent_indent=" " * (len(label) + 4)
+    )
 
 
 def _json(result: Result, version: str) -> str:
@@ -147,5 +148,5 @@ FORMATS: dict[str, Callable[[Result, str], str]] = {
 
 
 def render(result: Result, fmt: str, version: str) -> str:
-    """The result in one of `FORMATS` ('table', 'json', 'sarif')."""
+    """Return the result in one of `FORMATS` ('table', 'json', 'sarif')."""
     return FORMATS[fmt](result, version)

@@ -31,15 +31,19 @@ _SUFFIXES = {
     "python": (".py",),
 }
 _TEST_PARTS = frozenset({"test", "tests", "__tests__", "spec", "testdata", "e2e", "migrations"})
-_TEST_NAME = re.compile(r"(^test_.*\.py$|_test\.(go|py)$|\.(test|spec)\.[cm]?[jt]sx?$|^conftest\.py$)")
+_TEST_NAME = re.compile(
+    r"(^test_.*\.py$|_test\.(go|py)$|\.(test|spec)\.[cm]?[jt]sx?$|^conftest\.py$)"
+)
 # Tooling configuration, not the service (eslint.config.js, jest.config.ts, ...).
 _CONFIG_NAME = re.compile(r"\.config\.[cm]?[jt]s$|^(gulpfile|Gruntfile)\.")
 _STRING = re.compile(r"""(?:"([^"\\\n]{1,200})"|'([^'\\\n]{1,200})'|`([^`\\\n]{1,200})`)""")
-_ROUTE_LIKE = re.compile(r"^(?:(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) )?\^?/?[\w.\-/{}:<>*]*\$?$")
+_ROUTE_LIKE = re.compile(
+    r"^(?:(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) )?\^?/?[\w.\-/{}:<>*]*\$?$"
+)
 
 
 def normalise_path(path: str) -> str:
-    """A route or probe path compared without method, regex anchors, query or slashes."""
+    """Return a route or probe path compared without method, regex anchors, query or slashes."""
     path = re.sub(r"^(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) ", "", path.strip())
     path = path.split("?", 1)[0].removeprefix("^").removesuffix("$").removesuffix("/?")
     return path.strip("/")
@@ -104,7 +108,7 @@ class Source:
         return None
 
     def dependency_text(self) -> str:
-        """The dependency manifests concatenated (package.json, go.mod, requirements...)."""
+        """Return the dependency manifests concatenated (package.json, go.mod, requirements...)."""
         names = ("package.json", "go.mod", "pyproject.toml", "requirements.txt", "Pipfile")
         parts = [self.repo.text(rel) or "" for rel in self.repo.named(*names)]
         parts += [self.repo.text(rel) or "" for rel in self.repo.matching("requirements*.txt")]

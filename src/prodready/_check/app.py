@@ -55,7 +55,7 @@ def _has_code(ctx: Context) -> bool:
     fix=f"Serve GET /health (liveness, no dependency checks); {_CODE}.",
 )
 def health_route(ctx: Context) -> Iterator[Hit]:
-    """A health-like route (/health, /healthz, /livez, /ping, /status) is in the code."""
+    """Check that a health-like route (/health, /healthz, /livez, /ping, /status) is in the code."""
     if _has_code(ctx) and not any(_HEALTH.match(p) for p in ctx.source.served_paths()):
         yield Hit("no health route (/health, /healthz, /livez, /ping) in the service's code")
 
@@ -70,7 +70,7 @@ def health_route(ctx: Context) -> Iterator[Hit]:
     fix=f"Serve GET /health/ready that checks the service's dependencies; {_CODE}.",
 )
 def readiness_route(ctx: Context) -> Iterator[Hit]:
-    """A readiness route (/ready, /readyz, /health/ready) is in the code."""
+    """Check that a readiness route (/ready, /readyz, /health/ready) is in the code."""
     if _has_code(ctx) and not any(_READY.search(p) for p in ctx.source.served_paths()):
         yield Hit("no readiness route (/health/ready, /readyz) in the service's code")
 
@@ -86,7 +86,7 @@ def readiness_route(ctx: Context) -> Iterator[Hit]:
     f"Load() returning an error) and exit on failure; {_CODE}.",
 )
 def env_validation(ctx: Context) -> Iterator[Hit]:
-    """Some file reads the environment and fails (throws, raises, exits) on bad values."""
+    """Check that a file reading the environment fails (throws, raises, exits) on bad values."""
     if not _has_code(ctx):
         return
     reads = [(rel, text) for rel, text in ctx.source.texts() if _ENV_READ.search(text)]
@@ -105,7 +105,7 @@ def env_validation(ctx: Context) -> Iterator[Hit]:
     fix=f"Handle SIGTERM: fail readiness, stop accepting, finish in-flight requests; {_CODE}.",
 )
 def graceful_shutdown(ctx: Context) -> Iterator[Hit]:
-    """The code handles SIGTERM, or a Python server that drains on SIGTERM runs it."""
+    """Check that the code handles SIGTERM, or a Python server that drains on SIGTERM runs it."""
     if not _has_code(ctx) or ctx.source.search(_SIGTERM):
         return
     if "python" in ctx.source.languages:
@@ -131,7 +131,7 @@ def graceful_shutdown(ctx: Context) -> Iterator[Hit]:
     fix=f"Serve Prometheus metrics on /metrics; {_CODE}.",
 )
 def metrics(ctx: Context) -> Iterator[Hit]:
-    """A /metrics route or a Prometheus client library."""
+    """Check that a /metrics route or a Prometheus client library."""
     if not _has_code(ctx):
         return
     served = ctx.source.served_paths()
@@ -149,7 +149,7 @@ def metrics(ctx: Context) -> Iterator[Hit]:
     f"JSONHandler); {_CODE}.",
 )
 def structured_logs(ctx: Context) -> Iterator[Hit]:
-    """A JSON logging library, or a logger that writes JSON."""
+    """Check that a JSON logging library, or a logger that writes JSON."""
     if not _has_code(ctx):
         return
     if _JSON_LOGS.search(ctx.source.dependency_text()):

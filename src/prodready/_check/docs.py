@@ -57,7 +57,7 @@ def _headings(text: str) -> list[str]:
     fix=f"Write docs/runbooks/rollback.md with the platform's commands; {_RUNBOOK}.",
 )
 def rollback_runbook(ctx: Context) -> Iterator[Hit]:
-    """A runbook file or a 'Rollback' heading in the docs."""
+    """Check that a runbook file or a 'Rollback' heading in the docs."""
     for rel, text in _documented(ctx):
         name = rel.lower()
         if ("runbook" in name and _ROLLBACK.search(text)) or _ROLLBACK.search(name):
@@ -78,7 +78,7 @@ def rollback_runbook(ctx: Context) -> Iterator[Hit]:
     "in the docs and link them from the alert receivers.",
 )
 def on_call(ctx: Context) -> Iterator[Hit]:
-    """The docs name an on-call rotation or escalation path (outside open to-dos)."""
+    """Check that the docs name an on-call rotation or escalation path (outside open to-dos)."""
     if not any(_ON_CALL.search(text) for _, text in _documented(ctx)):
         yield Hit("no on-call rotation or escalation path in the docs")
 

@@ -23,7 +23,7 @@ _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
 def image_tag(image: str) -> str | None:
-    """The tag of an image reference (None when it has none); a digest is not a tag."""
+    """Return the tag of an image reference (None when it has none); a digest is not a tag."""
     name = image.split("@", 1)[0]
     last = name.rsplit("/", 1)[-1]
     return last.split(":", 1)[1] if ":" in last else None
@@ -50,7 +50,7 @@ def _bases(ctx: Context) -> Iterator[tuple[Dockerfile, Stage]]:
     fix=f"Add a multi-stage Dockerfile; {_RENDER}.",
 )
 def dockerfile_present(ctx: Context) -> Iterator[Hit]:
-    """The repository has a Dockerfile (or Containerfile)."""
+    """Check that the repository has a Dockerfile (or Containerfile)."""
     if not ctx.dockerfiles:
         yield Hit("no Dockerfile or Containerfile in the repository")
 
@@ -87,11 +87,15 @@ def base_tagged(ctx: Context) -> Iterator[Hit]:
     for dockerfile, stage in _bases(ctx):
         tag = image_tag(stage.base)
         if "$" in stage.base:
-            yield Hit(f"base image {stage.base!r} depends on a build argument without a "
-                      "default", dockerfile.file, stage.line)
+            yield Hit(
+                f"base image {stage.base!r} depends on a build argument without a default",
+                dockerfile.file,
+                stage.line,
+            )
         elif tag == "latest" or (tag is None and not _DIGEST.search(stage.base)):
-            yield Hit(f"base image {stage.base!r} is not pinned to a version", dockerfile.file,
-                      stage.line)
+            yield Hit(
+                f"base image {stage.base!r} is not pinned to a version", dockerfile.file, stage.line
+            )
 
 
 @check(
@@ -108,12 +112,13 @@ def base_digest(ctx: Context) -> Iterator[Hit]:
     """FROM images carry a sha256 digest."""
     for dockerfile, stage in _bases(ctx):
         if "$" not in stage.base and not _DIGEST.search(stage.base):
-            yield Hit(f"base image {stage.base!r} is pinned by tag only", dockerfile.file,
-                      stage.line)
+            yield Hit(
+                f"base image {stage.base!r} is pinned by tag only", dockerfile.file, stage.line
+            )
 
 
 def _final_user(dockerfile: Dockerfile) -> tuple[str | None, int]:
-    """The user the final stage runs as (following stages it is built FROM) and its line."""
+    """Return the user the final stage runs as (following stages it is built FROM) and its line."""
     by_name = {stage.name.lower(): stage for stage in dockerfile.stages if stage.name}
     stage = dockerfile.final
     seen: set[int] = set()
@@ -142,14 +147,15 @@ def _base_is_nonroot(image: str) -> bool:
     fix=f"Add `USER 10001:10001` to the final stage; {_RENDER}.",
 )
 def non_root(ctx: Context) -> Iterator[Hit]:
-    """The final stage sets a USER other than root."""
+    """Check that the final stage sets a USER other than root."""
     for dockerfile in ctx.dockerfiles:
         user, line = _final_user(dockerfile)
         final = dockerfile.final
         if user is None:
             if final is not None and not _base_is_nonroot(final.base):
-                yield Hit("the final stage has no USER: the container runs as root",
-                          dockerfile.file, line)
+                yield Hit(
+                    "the final stage has no USER: the container runs as root", dockerfile.file, line
+                )
         elif user.split(":", 1)[0] in ("root", "0"):
             yield Hit(f"USER {user} runs the container as root", dockerfile.file, line)
 
@@ -164,7 +170,7 @@ def non_root(ctx: Context) -> Iterator[Hit]:
     fix="Use the numeric form, e.g. `USER 10001:10001`, creating that UID in the image.",
 )
 def numeric_user(ctx: Context) -> Iterator[Hit]:
-    """The final USER is numeric."""
+    """Check that the final USER is numeric."""
     for dockerfile in ctx.dockerfiles:
         user, line = _final_user(dockerfile)
         if user is not None and not user.split(":", 1)[0].isdigit():
@@ -182,17 +188,26 @@ def numeric_user(ctx: Context) -> Iterator[Hit]:
     "(prodready renders both; answer `platform`).",
 )
 def healthcheck(ctx: Context) -> Iterator[Hit]:
-    """The image has a HEALTHCHECK, or the platform config probes it."""
-    if ctx.workloads or any(_fly_checks(cfg) for _, cfg in ctx.fly_configs) or any(
-        "healthcheck" in service for defs in ctx.compose_services.values() for _, service in defs
+    """Check that the image has a HEALTHCHECK, or the platform config probes it."""
+    if (
+        ctx.workloads
+        or any(_fly_checks(cfg) for _, cfg in ctx.fly_configs)
+        or any(
+            "healthcheck" in service
+            for defs in ctx.compose_services.values()
+            for _, service in defs
+        )
     ):
         return
     for dockerfile in ctx.dockerfiles:
         final = dockerfile.final
         check_ins = final.last("HEALTHCHECK") if final else None
         if check_ins is None or check_ins.value.upper().startswith("NONE"):
-            yield Hit("no HEALTHCHECK in the final stage and no platform probes",
-                      dockerfile.file, final.line if final else None)
+            yield Hit(
+                "no HEALTHCHECK in the final stage and no platform probes",
+                dockerfile.file,
+                final.line if final else None,
+            )
 
 
 def _fly_checks(config: dict[str, object]) -> bool:
@@ -222,8 +237,9 @@ def no_secrets(ctx: Context) -> Iterator[Hit]:
                 if not SECRET_NAME.search(name) or _SECRET_POINTER.search(name):
                     continue
                 if ins.cmd == "ARG" or value:
-                    yield Hit(f"{ins.cmd} {name} puts a secret into the image", dockerfile.file,
-                              ins.line)
+                    yield Hit(
+                        f"{ins.cmd} {name} puts a secret into the image", dockerfile.file, ins.line
+                    )
 
 
 # What a .dockerignore must keep out of the build context, by language.

@@ -55,7 +55,7 @@ def _probe_check(kind: str, ctx: Context) -> Iterator[Hit]:
     fix=f"Add a readinessProbe on the app's readiness route; {_K8S}.",
 )
 def readiness(ctx: Context) -> Iterator[Hit]:
-    """The app container has a readinessProbe."""
+    """Check that the app container has a readinessProbe."""
     yield from _probe_check("readinessProbe", ctx)
 
 
@@ -68,7 +68,7 @@ def readiness(ctx: Context) -> Iterator[Hit]:
     fix=f"Add a livenessProbe on a route that checks no dependencies; {_K8S}.",
 )
 def liveness(ctx: Context) -> Iterator[Hit]:
-    """The app container has a livenessProbe."""
+    """Check that the app container has a livenessProbe."""
     yield from _probe_check("livenessProbe", ctx)
 
 
@@ -82,12 +82,14 @@ def liveness(ctx: Context) -> Iterator[Hit]:
     fix=f"Add a startupProbe with a generous failureThreshold; {_K8S}.",
 )
 def startup(ctx: Context) -> Iterator[Hit]:
-    """The app container has a startupProbe."""
+    """Check that the app container has a startupProbe."""
     yield from _probe_check("startupProbe", ctx)
 
 
-def probe_hits(path: str, served: set[str], what: str, file: str, line: int | None) -> Iterator[Hit]:
-    """A hit when a probed HTTP path is not among the paths the app serves."""
+def probe_hits(
+    path: str, served: set[str], what: str, file: str, line: int | None
+) -> Iterator[Hit]:
+    """Return a hit when a probed HTTP path is not among the paths the app serves."""
     if normalise_path(path) not in served:
         yield Hit(f"{what} probes {path}, which the service's code does not serve", file, line)
 
@@ -103,7 +105,7 @@ def probe_hits(path: str, served: set[str], what: str, file: str, line: int | No
     "/health/ready), or add that route to the app.",
 )
 def probe_paths(ctx: Context) -> Iterator[Hit]:
-    """httpGet probes use paths found in the service's code (when the code is here)."""
+    """Check that httpGet probes use paths found in the service's code (when the code is here)."""
     if not ctx.source.files:
         return
     served = ctx.source.served_paths()
@@ -113,8 +115,9 @@ def probe_paths(ctx: Context) -> Iterator[Hit]:
                 probe = container.get(kind)
                 get = probe.get("httpGet") if isinstance(probe, dict) else None
                 if isinstance(get, dict) and isinstance(get.get("path"), str):
-                    yield from probe_hits(get["path"], served, f"{_label(obj)} {kind}",
-                                          *_where(obj, get))
+                    yield from probe_hits(
+                        get["path"], served, f"{_label(obj)} {kind}", *_where(obj, get)
+                    )
 
 
 @check(
@@ -137,8 +140,9 @@ def resources(ctx: Context) -> Iterator[Hit]:
             missing = [f"requests.{k}" for k in ("cpu", "memory") if k not in requests]
             missing += ["limits.memory"] if "memory" not in limits else []
             if missing:
-                yield Hit(f"{_label(obj, container)} has no {', '.join(missing)}",
-                          *_where(obj, container))
+                yield Hit(
+                    f"{_label(obj, container)} has no {', '.join(missing)}", *_where(obj, container)
+                )
 
 
 def _hardening_gaps(pod: LineDict, container: LineDict) -> list[str]:
@@ -183,8 +187,10 @@ def security_context(ctx: Context) -> Iterator[Hit]:
         for container in _containers(obj):
             gaps = _hardening_gaps(pod or LineDict(), container)
             if gaps:
-                yield Hit(f"{_label(obj, container)} lacks {', '.join(gaps)}",
-                          *_where(obj, container.get("securityContext") or container))
+                yield Hit(
+                    f"{_label(obj, container)} lacks {', '.join(gaps)}",
+                    *_where(obj, container.get("securityContext") or container),
+                )
 
 
 def _selects(selector: Any, labels: dict[str, Any]) -> bool:
@@ -206,7 +212,7 @@ def _selects(selector: Any, labels: dict[str, Any]) -> bool:
     fix=f"Add a PodDisruptionBudget (minAvailable: 1 or maxUnavailable: 1); {_K8S}.",
 )
 def pdb(ctx: Context) -> Iterator[Hit]:
-    """Some PodDisruptionBudget selects each workload's pods."""
+    """Check that some PodDisruptionBudget selects each workload's pods."""
     budgets = ctx.kinds("PodDisruptionBudget")
     for obj in ctx.workloads:
         labels = pod_labels(obj)
@@ -223,7 +229,7 @@ def pdb(ctx: Context) -> Iterator[Hit]:
     fix=f"Add a HorizontalPodAutoscaler (answers `min_replicas`, `max_replicas`); {_K8S}.",
 )
 def hpa(ctx: Context) -> Iterator[Hit]:
-    """Some HPA targets each Deployment and Rollout."""
+    """Check that some HPA targets each Deployment and Rollout."""
     targets = set()
     for scaler in ctx.kinds("HorizontalPodAutoscaler"):
         ref = (scaler.doc.get("spec") or {}).get("scaleTargetRef") or {}
@@ -245,7 +251,7 @@ def hpa(ctx: Context) -> Iterator[Hit]:
 def spread(ctx: Context) -> Iterator[Hit]:
     """Workload pods declare topology spread or anti-affinity."""
     for obj in ctx.workloads:
-        pod = pod_spec(obj) or {}
+        pod: dict[str, Any] = pod_spec(obj) or {}
         affinity = pod.get("affinity") or {}
         if not pod.get("topologySpreadConstraints") and not affinity.get("podAntiAffinity"):
             yield Hit(f"{_label(obj)} has no topologySpreadConstraints", *_where(obj, pod))
@@ -261,7 +267,7 @@ def spread(ctx: Context) -> Iterator[Hit]:
     fix=f"Add a NetworkPolicy allowing only the ingress the service needs; {_K8S}.",
 )
 def network_policy(ctx: Context) -> Iterator[Hit]:
-    """Some NetworkPolicy selects each workload's pods."""
+    """Check that some NetworkPolicy selects each workload's pods."""
     policies = ctx.kinds("NetworkPolicy")
     for obj in ctx.workloads:
         labels = pod_labels(obj)
@@ -275,7 +281,7 @@ def network_policy(ctx: Context) -> Iterator[Hit]:
 
 def _images(ctx: Context) -> Iterator[tuple[K8sObject, LineDict, str]]:
     for obj in [*ctx.workloads, *ctx.kinds(*_JOB_KINDS)]:
-        pod = pod_spec(obj) or {}
+        pod: dict[str, Any] = pod_spec(obj) or {}
         for key in ("initContainers", "containers"):
             for container in pod.get(key) or ():
                 if isinstance(container, LineDict) and isinstance(container.get("image"), str):
@@ -305,7 +311,9 @@ def no_latest(ctx: Context) -> Iterator[Hit]:
             continue
         tag = image_tag(image)
         if tag == "latest" or (tag is None and not _DIGEST.search(image)):
-            yield Hit(f"{_label(obj, container)} runs {image} without a version", *_where(obj, container))
+            yield Hit(
+                f"{_label(obj, container)} runs {image} without a version", *_where(obj, container)
+            )
 
 
 @check(
@@ -326,5 +334,7 @@ def image_digest(ctx: Context) -> Iterator[Hit]:
         if bare in overrides or _DIGEST.search(image):
             continue
         if image_tag(image) not in (None, "latest"):
-            yield Hit(f"{_label(obj, container)} runs {image}, pinned by tag only",
-                      *_where(obj, container))
+            yield Hit(
+                f"{_label(obj, container)} runs {image}, pinned by tag only",
+                *_where(obj, container),
+            )

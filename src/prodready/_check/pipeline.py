@@ -10,7 +10,7 @@ from typing import Any
 from ._context import Context
 from ._model import Hit, Severity
 from ._registry import check
-from ._yaml import LineDict, line_of
+from ._yaml import LineDict
 from .image import _DIGEST, image_tag
 
 __all__ = ["Job", "jobs"]
@@ -32,8 +32,20 @@ _PREVIEW = re.compile(r"^(preview|review|pr-)", re.IGNORECASE)
 _SHA = re.compile(r"@[0-9a-f]{40}$")
 # GitLab top-level keys that are not jobs.
 _GITLAB_RESERVED = frozenset(
-    {"stages", "variables", "default", "include", "workflow", "image", "services", "cache",
-     "before_script", "after_script", "types", "pages"}
+    {
+        "stages",
+        "variables",
+        "default",
+        "include",
+        "workflow",
+        "image",
+        "services",
+        "cache",
+        "before_script",
+        "after_script",
+        "types",
+        "pages",
+    }
 )
 
 
@@ -82,8 +94,11 @@ class Job:
     def tier(self) -> str:
         """'production', 'staging', 'preview' or 'other' for a deploy job."""
         env = self.environment or ""
-        for tier, pattern in (("production", _PRODUCTION), ("staging", _STAGING),
-                              ("preview", _PREVIEW)):
+        for tier, pattern in (
+            ("production", _PRODUCTION),
+            ("staging", _STAGING),
+            ("preview", _PREVIEW),
+        ):
             if pattern.search(env):
                 return tier
         return "production" if not env and self.deploys else "other"
@@ -109,18 +124,25 @@ def _github_jobs(file: str, workflow: LineDict) -> dict[str, Job]:
         text = "\n".join(str(s.get("run", "")) + " " + str(s.get("name", "")) for s in steps)
         uses = job.get("uses")
         out[str(job_id)] = Job(
-            id=str(job_id), file=file, line=workflow["jobs"].line_at(job_id),
+            id=str(job_id),
+            file=file,
+            line=workflow["jobs"].line_at(job_id),
             needs=[needs] if isinstance(needs, str) else [str(n) for n in needs],
-            environment=environment, env_action=action, text=text,
-            calls=uses.removeprefix("./") if isinstance(uses, str) and uses.startswith("./")
+            environment=environment,
+            env_action=action,
+            text=text,
+            calls=uses.removeprefix("./")
+            if isinstance(uses, str) and uses.startswith("./")
             else None,
             title=str(job.get("name", "")),
         )
     return out
 
 
-def _gitlab_resolved(config: LineDict, job: Any, seen: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """A GitLab job with its `extends` templates merged in (the job's own keys win)."""
+def _gitlab_resolved(
+    config: LineDict, job: Any, seen: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Return a GitLab job with its `extends` templates merged in (the job's own keys win)."""
     if not isinstance(job, dict):
         return {}
     merged: dict[str, Any] = {}
@@ -155,8 +177,7 @@ def _gitlab_jobs(ctx: Context) -> dict[str, Job]:
     raw = {
         str(key): _gitlab_resolved(merged, value)
         for key, value in merged.items()
-        if isinstance(value, dict) and not str(key).startswith(".")
-        and key not in _GITLAB_RESERVED
+        if isinstance(value, dict) and not str(key).startswith(".") and key not in _GITLAB_RESERVED
     }
     out: dict[str, Job] = {}
     for job_id, job in raw.items():
@@ -165,8 +186,9 @@ def _gitlab_jobs(ctx: Context) -> dict[str, Job]:
             needs = [n if isinstance(n, str) else str(n.get("job")) for n in job["needs"] or ()]
         else:
             index = stages.index(stage) if stage in stages else 0
-            needs = [other for other, o in raw.items()
-                     if str(o.get("stage", "test")) in stages[:index]]
+            needs = [
+                other for other, o in raw.items() if str(o.get("stage", "test")) in stages[:index]
+            ]
         script = [*(job.get("before_script") or []), *(job.get("script") or [])]
         environment, action = _env(job.get("environment"))
         rules = job.get("rules") or []
@@ -174,9 +196,15 @@ def _gitlab_jobs(ctx: Context) -> dict[str, Job]:
             isinstance(r, dict) and r.get("when") == "manual" for r in rules
         )
         out[job_id] = Job(
-            id=job_id, file=files[job_id], line=merged.line_at(job_id), needs=needs,
-            environment=environment, env_action=action,
-            text="\n".join(str(line) for line in script), manual=manual, title=job_id,
+            id=job_id,
+            file=files[job_id],
+            line=merged.line_at(job_id),
+            needs=needs,
+            environment=environment,
+            env_action=action,
+            text="\n".join(str(line) for line in script),
+            manual=manual,
+            title=job_id,
         )
     return out
 
@@ -228,7 +256,7 @@ def _deploys(ctx: Context) -> Iterator[tuple[dict[str, Job], Job]]:
     fix=f"Add a GitHub Actions workflow or .gitlab-ci.yml; {_CI}.",
 )
 def ci_present(ctx: Context) -> Iterator[Hit]:
-    """The repository has GitHub workflows or a .gitlab-ci.yml."""
+    """Check that the repository has GitHub workflows or a .gitlab-ci.yml."""
     if not ctx.github_workflows and not ctx.gitlab_ci:
         yield Hit("no .github/workflows/*.yml and no .gitlab-ci.yml")
 
@@ -263,8 +291,11 @@ def staging_first(ctx: Context) -> Iterator[Hit]:
         if job.tier == "production" and not any(
             other.deploys and other.tier == "staging" for other in _ancestors(graph, job)
         ):
-            yield Hit(f"job {job.id} deploys to production without a staging deploy before it",
-                      job.file, job.line)
+            yield Hit(
+                f"job {job.id} deploys to production without a staging deploy before it",
+                job.file,
+                job.line,
+            )
 
 
 @check(
@@ -284,11 +315,13 @@ def gated_production(ctx: Context) -> Iterator[Hit]:
         if job.tier != "production":
             continue
         if job.file in gitlab_files and not job.manual:
-            yield Hit(f"job {job.id} deploys to production without `when: manual`", job.file,
-                      job.line)
+            yield Hit(
+                f"job {job.id} deploys to production without `when: manual`", job.file, job.line
+            )
         elif job.file not in gitlab_files and job.environment is None:
-            yield Hit(f"job {job.id} deploys to production without an environment", job.file,
-                      job.line)
+            yield Hit(
+                f"job {job.id} deploys to production without an environment", job.file, job.line
+            )
 
 
 def _uses(ctx: Context) -> Iterator[tuple[str, str, int | None]]:
@@ -364,7 +397,8 @@ def _write_scopes(permissions: Any) -> list[str]:
     title="Workflows grant the token least privilege",
     why="Without `permissions:` the GITHUB_TOKEN may get write access to the whole "
     "repository in every job, including the ones that run third-party code.",
-    fix="Set `permissions: {}` (or contents: read) at the top and grant writes per job. " + _CI
+    fix="Set `permissions: {}` (or contents: read) at the top and grant writes per job. "
+    + _CI
     + ".",
 )
 def least_privilege(ctx: Context) -> Iterator[Hit]:
@@ -375,15 +409,22 @@ def least_privilege(ctx: Context) -> Iterator[Hit]:
         if "permissions" not in workflow and not all(
             isinstance(job, dict) and "permissions" in job for job in jobs_block.values()
         ):
-            yield Hit("no top-level `permissions:` (the token gets the repository default)",
-                      file, workflow.line or 1)
+            yield Hit(
+                "no top-level `permissions:` (the token gets the repository default)",
+                file,
+                workflow.line or 1,
+            )
         elif _write_scopes(top):
-            yield Hit(f"top-level permissions grant {', '.join(_write_scopes(top))} to every job",
-                      file, workflow.line_at("permissions"))
+            yield Hit(
+                f"top-level permissions grant {', '.join(_write_scopes(top))} to every job",
+                file,
+                workflow.line_at("permissions"),
+            )
         for job_id, job in jobs_block.items():
             if isinstance(job, LineDict) and job.get("permissions") == "write-all":
-                yield Hit(f"job {job_id} has permissions: write-all", file,
-                          job.line_at("permissions"))
+                yield Hit(
+                    f"job {job_id} has permissions: write-all", file, job.line_at("permissions")
+                )
 
 
 @check(
@@ -404,10 +445,5 @@ def rollback_path(ctx: Context) -> Iterator[Hit]:
     all_jobs = [job for graph in jobs(ctx) for job in graph.values()]
     scripts = [rel for rel in ctx.repo.files if _ROLLBACK.search(rel.rsplit("/", 1)[-1].lower())]
     if not scripts and not any(job.is_rollback or _ROLLBACK.search(job.text) for job in all_jobs):
-        graph, job = deploys[0]
+        _graph, job = deploys[0]
         yield Hit("deploys have no rollback job, workflow or script", job.file, job.line)
-
-
-def first_line(value: Any) -> int | None:
-    """The line of a loaded mapping (re-exported for the security checks)."""
-    return line_of(value)

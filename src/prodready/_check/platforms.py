@@ -34,7 +34,7 @@ def fly_checks(config: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _line(ctx: Context, file: str, pattern: str) -> int | None:
-    """The first line of a TOML file matching a pattern (tomllib keeps no lines)."""
+    """Return the first line of a TOML file matching a pattern (tomllib keeps no lines)."""
     text = ctx.repo.text(file) or ""
     match = re.search(pattern, text, re.MULTILINE)
     return text.count("\n", 0, match.start()) + 1 if match else None
@@ -93,9 +93,12 @@ def fly_machines(ctx: Context) -> Iterator[Hit]:
     for file, config in ctx.fly_configs:
         http = config.get("http_service")
         if isinstance(http, dict) and int(http.get("min_machines_running") or 0) < 2:
-            yield Hit("min_machines_running is below 2", file,
-                      _line(ctx, file, r"^\s*min_machines_running") or _line(ctx, file,
-                                                                             r"^\[http_service\]"))
+            yield Hit(
+                "min_machines_running is below 2",
+                file,
+                _line(ctx, file, r"^\s*min_machines_running")
+                or _line(ctx, file, r"^\[http_service\]"),
+            )
 
 
 @check(
@@ -123,7 +126,7 @@ def fly_https(ctx: Context) -> Iterator[Hit]:
     fix="Add [[vm]] with size and memory (answer `memory_limit`).",
 )
 def fly_vm(ctx: Context) -> Iterator[Hit]:
-    """A [[vm]] section (or vm settings) sizes the machines."""
+    """Check that a [[vm]] section (or vm settings) sizes the machines."""
     for file, config in ctx.fly_configs:
         if not config.get("vm") and not config.get("size"):
             yield Hit("no [[vm]] size or memory", file)
@@ -154,7 +157,7 @@ def _app_services(ctx: Context) -> Iterator[tuple[str, list[tuple[str, LineDict]
 
 
 def _merged(defs: list[tuple[str, LineDict]], key: str) -> tuple[Any, str, int | None]:
-    """A service setting with overrides applied: (value, file, line) of the last file setting it."""
+    """Return (value, file, line) of a setting from the last compose file that sets it."""
     for file, service in reversed(defs):
         if key in service:
             return service[key], file, service.line_at(key)

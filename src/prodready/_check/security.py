@@ -34,7 +34,9 @@ _HEADER_LIBS = re.compile(
     r"\bhelmet\b|@fastify/helmet|flask-talisman|flask_talisman|unrolled/secure|django-csp"
 )
 _HEADERS = {
-    "Content-Security-Policy": re.compile(r"Content-Security-Policy|CSP_DEFAULT_SRC|CONTENT_SECURITY_POLICY"),
+    "Content-Security-Policy": re.compile(
+        r"Content-Security-Policy|CSP_DEFAULT_SRC|CONTENT_SECURITY_POLICY"
+    ),
     "Strict-Transport-Security": re.compile(r"Strict-Transport-Security|SECURE_HSTS_SECONDS"),
     "X-Frame-Options": re.compile(r"X-Frame-Options|X_FRAME_OPTIONS|frame-ancestors"),
 }
@@ -58,9 +60,31 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 _SCANNED_SUFFIXES = (
-    ".py", ".js", ".ts", ".mjs", ".cjs", ".go", ".java", ".rb", ".php", ".cs", ".json", ".yaml",
-    ".yml", ".toml", ".ini", ".cfg", ".conf", ".env", ".properties", ".tf", ".sh", ".xml",
-    ".pem", ".key", "Dockerfile",
+    ".py",
+    ".js",
+    ".ts",
+    ".mjs",
+    ".cjs",
+    ".go",
+    ".java",
+    ".rb",
+    ".php",
+    ".cs",
+    ".json",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".ini",
+    ".cfg",
+    ".conf",
+    ".env",
+    ".properties",
+    ".tf",
+    ".sh",
+    ".xml",
+    ".pem",
+    ".key",
+    "Dockerfile",
 )
 _NOT_SCANNED = re.compile(
     r"(^|/)(tests?|__tests__|spec|testdata|fixtures|examples?)/|\.(example|sample|template|dist)$"
@@ -73,8 +97,14 @@ _SCANNERS = re.compile(
     r"|codeql-action/analyze"
 )
 _SCANNING_CONFIG = (
-    ".github/dependabot.yml", ".github/dependabot.yaml", "renovate.json", "renovate.json5",
-    ".renovaterc", ".renovaterc.json", ".github/renovate.json", ".github/renovate.json5",
+    ".github/dependabot.yml",
+    ".github/dependabot.yaml",
+    "renovate.json",
+    "renovate.json5",
+    ".renovaterc",
+    ".renovaterc.json",
+    ".github/renovate.json",
+    ".github/renovate.json5",
     ".gitlab/renovate.json",
 )
 
@@ -111,7 +141,7 @@ def cors(ctx: Context) -> Iterator[Hit]:
     "django-ratelimit, Flask-Limiter, golang.org/x/time/rate) or limit at the ingress.",
 )
 def rate_limit(ctx: Context) -> Iterator[Hit]:
-    """A rate-limiting library, middleware or ingress annotation is present."""
+    """Check that a rate-limiting library, middleware or ingress annotation is present."""
     if not _has_code(ctx):
         return
     if _RATE_LIMIT.search(ctx.source.dependency_text()) or ctx.source.search(_RATE_LIMIT):
@@ -170,8 +200,11 @@ def hard_coded_secrets(ctx: Context) -> Iterator[Hit]:
         text = ctx.repo.text(rel)
         if not text:
             continue
-        for pattern, label in ((_TOKENS, "a credential"), (_ASSIGNED, "a literal secret"),
-                               (_URL_CREDENTIALS, "a password in a URL")):
+        for pattern, label in (
+            (_TOKENS, "a credential"),
+            (_ASSIGNED, "a literal secret"),
+            (_URL_CREDENTIALS, "a password in a URL"),
+        ):
             for match in pattern.finditer(text):
                 value = match.groupdict().get("value")
                 if value is not None and _PLACEHOLDER.match(value):
