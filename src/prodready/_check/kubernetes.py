@@ -116,7 +116,7 @@ def probe_paths(ctx: Context) -> Iterator[Hit]:
                 get = probe.get("httpGet") if isinstance(probe, dict) else None
                 if isinstance(get, dict) and isinstance(get.get("path"), str):
                     yield from probe_hits(
-                        get["path"], served, f"{_label(obj)} {kind}", *_where(obj, get)
+                        get["path"], served, f"{_label(obj)} {kind}", obj.file, get.line_at("path")
                     )
 
 
@@ -312,7 +312,9 @@ def no_latest(ctx: Context) -> Iterator[Hit]:
         tag = image_tag(image)
         if tag == "latest" or (tag is None and not _DIGEST.search(image)):
             yield Hit(
-                f"{_label(obj, container)} runs {image} without a version", *_where(obj, container)
+                f"{_label(obj, container)} runs {image} without a version",
+                obj.file,
+                container.line_at("image"),
             )
 
 
@@ -336,5 +338,6 @@ def image_digest(ctx: Context) -> Iterator[Hit]:
         if image_tag(image) not in (None, "latest"):
             yield Hit(
                 f"{_label(obj, container)} runs {image}, pinned by tag only",
-                *_where(obj, container),
+                obj.file,
+                container.line_at("image"),
             )

@@ -29,6 +29,7 @@ _ROLLBACK = re.compile(r"roll-?back|roll back|rollout undo|rollouts (undo|abort)
 _PRODUCTION = re.compile(r"^prod(uction)?\b", re.IGNORECASE)
 _STAGING = re.compile(r"^(stag(e|ing)|pre-?prod|uat)\b", re.IGNORECASE)
 _PREVIEW = re.compile(r"^(preview|review|pr-)", re.IGNORECASE)
+_DOC_SUFFIXES = (".md", ".rst", ".txt", ".adoc", ".html")
 _SHA = re.compile(r"@[0-9a-f]{40}$")
 # GitLab top-level keys that are not jobs.
 _GITLAB_RESERVED = frozenset(
@@ -443,7 +444,11 @@ def rollback_path(ctx: Context) -> Iterator[Hit]:
     if not deploys:
         return
     all_jobs = [job for graph in jobs(ctx) for job in graph.values()]
-    scripts = [rel for rel in ctx.repo.files if _ROLLBACK.search(rel.rsplit("/", 1)[-1].lower())]
+    scripts = [
+        rel
+        for rel in ctx.repo.files
+        if _ROLLBACK.search(rel.rsplit("/", 1)[-1].lower()) and not rel.endswith(_DOC_SUFFIXES)
+    ]
     if not scripts and not any(job.is_rollback or _ROLLBACK.search(job.text) for job in all_jobs):
         _graph, job = deploys[0]
         yield Hit("deploys have no rollback job, workflow or script", job.file, job.line)
