@@ -114,7 +114,7 @@ def probe_paths(ctx: Context) -> Iterator[Hit]:
             for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
                 probe = container.get(kind)
                 get = probe.get("httpGet") if isinstance(probe, dict) else None
-                if isinstance(get, dict) and isinstance(get.get("path"), str):
+                if isinstance(get, LineDict) and isinstance(get.get("path"), str):
                     yield from probe_hits(
                         get["path"], served, f"{_label(obj)} {kind}", obj.file, get.line_at("path")
                     )
