@@ -23,7 +23,7 @@ from helpers import (
 
 USER_LINE = "# kept by the team: local scratch files\nscratch/\n"
 TEMPLATE_HEADER = "# template v2: new header line\n"
-DOCKERIGNORE = "template/.dockerignore.jinja"
+DOCKERIGNORE = "template/.dockerignore"
 
 
 @pytest.fixture
