@@ -1,7 +1,13 @@
-"""Reports of a check result: a table for people, JSON for scripts, SARIF for code scanning."""
+"""Reports of a check result: a table for people, JSON for scripts, SARIF for code scanning.
+
+`codequality` is GitLab's Code Quality report (a subset of the Code Climate
+format): GitLab has no report type that reads SARIF, so its merge request
+widget gets this one.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import textwrap
 from collections.abc import Callable
@@ -96,13 +102,13 @@ def _sarif(result: Result, version: str) -> str:
     # Code scanning needs a file for every result: a finding about something the
     # repository lacks is shown on its README (or its first file).
     root = Path(result.root)
-    anchor = "README.md" if (root / "README.md").is_file() else None
+    anchor = _anchor(result)
     results = []
     for finding in result.findings:
         check = result.check(finding.check_id)
         region = {"startLine": finding.line} if finding.line else None
         location: dict[str, Any] = {
-            "artifactLocation": {"uri": finding.file or anchor or ".", "uriBaseId": "%SRCROOT%"}
+            "artifactLocation": {"uri": finding.file or anchor, "uriBaseId": "%SRCROOT%"}
         }
         if region:
             location["region"] = region
@@ -140,13 +146,44 @@ def _sarif(result: Result, version: str) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+def _anchor(result: Result) -> str:
+    """Return the file that stands for findings about something the repository lacks."""
+    return "README.md" if (Path(result.root) / "README.md").is_file() else "."
+
+
+# GitLab's Code Quality severities: info, minor, major, critical, blocker.
+_CODEQUALITY_SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "minor"}
+
+
+def _codequality(result: Result, version: str) -> str:
+    del version
+    issues = []
+    for finding in result.open:
+        check = result.check(finding.check_id)
+        path = finding.file or _anchor(result)
+        key = f"{check.id}\0{path}\0{finding.message}"
+        issues.append(
+            {
+                "type": "issue",
+                "check_name": check.id,
+                "description": f"{check.id} {finding.message}. {check.fix}",
+                "categories": ["Security" if check.area == "security" else "Bug Risk"],
+                "severity": _CODEQUALITY_SEVERITY[check.severity],
+                "fingerprint": hashlib.sha256(key.encode()).hexdigest()[:32],
+                "location": {"path": path, "lines": {"begin": finding.line or 1}},
+            }
+        )
+    return json.dumps(issues, indent=2) + "\n"
+
+
 FORMATS: dict[str, Callable[[Result, str], str]] = {
     "table": _table,
     "json": _json,
     "sarif": _sarif,
+    "codequality": _codequality,
 }
 
 
 def render(result: Result, fmt: str, version: str) -> str:
-    """Return the result in one of `FORMATS` ('table', 'json', 'sarif')."""
+    """Return the result in one of `FORMATS` ('table', 'json', 'sarif', 'codequality')."""
     return FORMATS[fmt](result, version)
