@@ -29,7 +29,19 @@ def existing(tmp_path: Path) -> Path:
 
 
 def new(capsys: pytest.CaptureFixture[str], template_src: Path, dst: Path, *args: str) -> CliResult:
-    return cli(capsys, "new", dst, "--defaults", "--template", template_src, *args)
+    # These folders hold no app detection recognises, so the stack is named
+    # explicitly (without it, a non-empty folder is refused: test_existing_app.py).
+    return cli(
+        capsys,
+        "new",
+        dst,
+        "--defaults",
+        "--template",
+        template_src,
+        "--data",
+        "language=node",
+        *args,
+    )
 
 
 def test_conflicts_are_listed_and_nothing_is_written(

@@ -10,22 +10,27 @@ import importlib
 import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
-from ._check import Check, Finding, Result, Severity, check_repository
+from ._check import Check, Severity, check_repository
+from ._check import Finding as CheckFinding
+from ._check import Result as CheckResult
+from ._detect import Detection, Finding, detect
 from ._plan import Action, PlannedFile
 from ._source import template_source
 
 if TYPE_CHECKING:
     from ._main import NewResult, UpdateResult, new_project, update_project
 
-# Copier takes about a second to import: the names that need it load on first use,
-# so `prodready check` does not pay for it.
-_LAZY = {name: "._main" for name in ("NewResult", "UpdateResult", "new_project", "update_project")}
+# Importing Copier takes about a second; `prodready detect` and other light
+# callers should not pay for it, so the rendering API loads on first use.
+_LAZY = frozenset({"NewResult", "UpdateResult", "new_project", "update_project"})
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module("._main", __name__), name)
+    globals()[name] = value
+    return value
 
 
 try:
@@ -36,14 +41,17 @@ except importlib.metadata.PackageNotFoundError:  # running from a bare checkout
 __all__ = [
     "Action",
     "Check",
+    "CheckFinding",
+    "CheckResult",
+    "Detection",
     "Finding",
     "NewResult",
     "PlannedFile",
-    "Result",
     "Severity",
     "UpdateResult",
     "__version__",
     "check_repository",
+    "detect",
     "new_project",
     "template_source",
     "update_project",

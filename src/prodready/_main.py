@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from . import _git
 from ._answers import check_answers, copier_errors, load_data_file
+from ._fit import Fit, fit_existing
 from ._plan import Action, PlannedFile, apply_plan, make_plan, raise_on_conflicts
 from ._source import (
     check_local,
@@ -58,6 +59,8 @@ class NewResult:
         message: The template's after-copy message, rendered ('' if none).
         pretend: Whether nothing was written.
         notes: Things worth knowing that are not errors (one line each).
+        fit: How the render was fitted to the app already in `dst` (None
+            when `dst` held no app).
 
     """
 
@@ -68,6 +71,7 @@ class NewResult:
     message: str = ""
     pretend: bool = False
     notes: tuple[str, ...] = ()
+    fit: Fit | None = None
 
     def count(self, action: Action) -> int:
         """How many files the plan gives `action`."""
@@ -109,8 +113,16 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
     template: str | None = None,
     vcs_ref: str | None = None,
     interactive: bool | None = None,
+    ignore_detected: bool = False,
+    on_fit: Callable[[Fit], None] | None = None,
 ) -> NewResult:
     """Render the template into a new or existing directory.
+
+    A destination that already holds an app is detected first: what was found
+    becomes the answers not given explicitly (recorded with `existing_app`),
+    a given answer that contradicts the app is refused, and the app's own files
+    (entrypoints, dependency manifests, lockfiles, README.md) are kept even
+    with `overwrite`.
 
     The render goes to a fresh staging directory named like `dst` first, so a
     bad answer, a failed render or a conflict leaves `dst` exactly as it was.
@@ -129,12 +141,16 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
         template: Template source (path or git URL); default `template_source()`.
         vcs_ref: Git tag, branch or commit of the template to render.
         interactive: Whether questions may be asked; default: stdin is a terminal.
+        ignore_detected: Let given answers win over what was detected in `dst`.
+        on_fit: Called with the fit to the app in `dst`, before anything is
+            rendered or written (the CLI prints it).
 
     Returns:
         What was (or would be) written.
 
     Raises:
-        AnswerError: An answer is unknown or not allowed.
+        AnswerError: An answer is unknown or not allowed, contradicts the app
+            in `dst`, or `dst` holds files but no app and no language was given.
         ConflictError: Existing files differ and neither `overwrite` nor
             `skip_existing` was given.
         DirtyRepoError: `dst` is in a git work tree with uncommitted changes.
@@ -150,6 +166,9 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
     if dst.exists() and not dst.is_dir():
         raise UserError(f"destination {dst} exists and is not a directory")
     answers = _gather_answers(data, data_file)
+    fit = fit_existing(dst, answers, ignore_detected=ignore_detected)
+    if fit is not None:
+        answers = _report_fit(fit, on_fit)
     src = template or template_source()
     check_local(src)
     if not is_remote(src):
@@ -188,7 +207,12 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
             check_answers(answers, worker.template.questions_data)
         recorded = _read_answers(staged)
         plan = make_plan(
-            staged, dst, overwrite=overwrite, skip_existing=skip_existing, record=ANSWERS_FILE
+            staged,
+            dst,
+            overwrite=overwrite,
+            skip_existing=skip_existing,
+            record=ANSWERS_FILE,
+            protected=fit.is_protected if fit else None,
         )
         message = _render_message(worker.template.message_after_copy, worker.answers.combined)
         if not pretend:
@@ -196,7 +220,7 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
             _write(plan, staged, dst)
     finally:
         shutil.rmtree(stage_root, ignore_errors=True)
-    return NewResult(dst, src, plan, recorded, message, pretend, notes)
+    return NewResult(dst, src, plan, recorded, message, pretend, notes, fit)
 
 
 def update_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
@@ -320,6 +344,13 @@ def _run_update(  # noqa: PLR0913
         conflicts=conflicts,
         pretend=target != path,
     )
+
+
+def _report_fit(fit: Fit, on_fit: Callable[[Fit], None] | None) -> dict[str, Any]:
+    """Pass the fit on to whoever shows it; return the answers it makes."""
+    if on_fit is not None:
+        on_fit(fit)
+    return dict(fit.answers)
 
 
 def _gather_answers(data: Mapping[str, Any] | None, data_file: Path | str | None) -> dict[str, Any]:

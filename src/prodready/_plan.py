@@ -7,6 +7,7 @@ import filecmp
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -44,13 +45,14 @@ class PlannedFile:
     action: Action
 
 
-def make_plan(
+def make_plan(  # noqa: PLR0913 - keyword-only options
     staged: Path,
     dst: Path,
     *,
     overwrite: bool = False,
     skip_existing: bool = False,
     record: str | None = None,
+    protected: Callable[[str], bool] | None = None,
 ) -> list[PlannedFile]:
     """Compare a staged render with its destination, file by file.
 
@@ -61,6 +63,8 @@ def make_plan(
         skip_existing: Keep files that differ.
         record: The answers file: with `skip_existing` it is replaced all the
             same, as it must describe this render (Copier does the same).
+        protected: Says which existing files are the app's own: they are kept
+            (`Action.SKIP`) whatever `overwrite` says.
 
     Returns:
         Every rendered file in path order.
@@ -83,6 +87,8 @@ def make_plan(
             plan.append(PlannedFile(rel, Action.CREATE))
         elif target.is_file() and filecmp.cmp(staged / rel, target, shallow=False):
             plan.append(PlannedFile(rel, Action.IDENTICAL))
+        elif protected is not None and protected(str(rel)):
+            plan.append(PlannedFile(rel, Action.SKIP))
         elif overwrite or (skip_existing and str(rel) == record):
             plan.append(PlannedFile(rel, Action.OVERWRITE))
         elif skip_existing:

@@ -8,6 +8,7 @@ exit status 2.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -17,10 +18,12 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from ._check import CHECKS, FORMATS, Severity, check_repository, render
+from ._detect import KEYS, MULTI_KEYS, Detection, detect
 from ._plan import Action
 from .errors import UserError
 
 if TYPE_CHECKING:
+    from ._fit import Fit
     from ._main import NewResult, UpdateResult
 
 __all__ = ["main"]
@@ -56,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 # Copier takes about a second to import: `new` and `update` import it when they
 # run, so `check` and `--version` start fast.
 def _run_new(args: argparse.Namespace) -> int:
+    # Imported here: Copier is slow to import and `detect` does not need it.
     from ._answers import parse_data  # noqa: PLC0415
     from ._main import new_project  # noqa: PLC0415
 
@@ -69,13 +73,15 @@ def _run_new(args: argparse.Namespace) -> int:
         skip_existing=args.skip_existing,
         template=args.template,
         vcs_ref=args.vcs_ref,
+        ignore_detected=args.ignore_detected,
+        on_fit=lambda fit: _report_fit(fit, sys.stdout),
     )
     _report_new(result, sys.stdout)
     return 0
 
 
 def _run_update(args: argparse.Namespace) -> int:
-    from ._answers import parse_data  # noqa: PLC0415
+    from ._answers import parse_data  # noqa: PLC0415 - Copier loads only when needed
     from ._main import update_project  # noqa: PLC0415
 
     result = update_project(
@@ -98,6 +104,57 @@ def _run_check(args: argparse.Namespace) -> int:
     result = check_repository(args.path, only=args.only, skip=args.skip)
     sys.stdout.write(render(result, args.format, __version__))
     return EXIT_FINDINGS if result.fails(Severity[args.fail_on.upper()]) else 0
+
+
+def _run_detect(args: argparse.Namespace) -> int:
+    detection = detect(args.path)
+    if args.json:
+        json.dump(detection.to_json(), sys.stdout, indent=2)
+        print()
+    else:
+        _report_detection(detection, sys.stdout)
+    return 0
+
+
+def _report_detection(detection: Detection, out: TextIO) -> None:
+    where = _shown(detection.root)
+    if not detection.known:
+        print(
+            f"No service detected in {where}: no package.json, go.mod or Python manifest "
+            "(pyproject.toml, requirements*.txt, setup.py, Pipfile, manage.py).",
+            file=out,
+        )
+    else:
+        print(f"Detected in {where}:", file=out)
+    for key in KEYS:
+        findings = detection.findings.get(key, ())
+        shown = findings if key in MULTI_KEYS else findings[:1]
+        for index, finding in enumerate(shown):
+            label = key if index == 0 else ""
+            print(
+                f"  {label:<17} {finding.value!s:<34} {finding.where} "
+                f"({finding.confidence}: {finding.how})",
+                file=out,
+            )
+
+
+def _report_fit(fit: Fit, out: TextIO) -> None:
+    """Say what was detected in the destination, before anything is written."""
+    where = _shown(fit.detection.root)
+    print(f"Detected an existing {fit.detection.language} app in {where}; fitting to it:", file=out)
+    for answer, value in fit.detected.items():
+        if answer == "existing_app":
+            continue
+        finding = fit.source(answer)
+        shown = ", ".join(value) if isinstance(value, list) else value
+        origin = f"  [{finding.where}, {finding.confidence}]" if finding else ""
+        given = "  [your answer wins]" if fit.answers.get(answer) != value else ""
+        print(f"  {answer:<16} {shown!s}{origin}{given}", file=out)
+    print(
+        "These are recorded in .copier-answers.yml; change one with --data KEY=VALUE. "
+        "Your app's entrypoint, manifests, lockfiles and README.md are never replaced.",
+        file=out,
+    )
 
 
 def _report_new(result: NewResult, out: TextIO) -> None:
@@ -238,7 +295,35 @@ def _parser() -> argparse.ArgumentParser:
         help="template path or git URL (default: the bundled template; $PRODREADY_TEMPLATE)",
     )
     new.add_argument("--vcs-ref", metavar="REF", help="git tag, branch or commit of the template")
+    new.add_argument(
+        "--ignore-detected",
+        action="store_true",
+        help="let --data answers win where they contradict the app detected in PATH",
+    )
     new.set_defaults(run=_run_new)
+
+    detect_cmd = commands.add_parser(
+        "detect",
+        help="show what service a repository holds (language, framework, commands, port ...)",
+        description=(
+            "Detect the service in PATH: language and version, framework, package manager and "
+            "lockfile, build/start/test commands, port, env vars, health route, and existing "
+            "Dockerfiles, CI and manifests. Each finding names the file and line it came from "
+            "and how sure it is. --json prints the schema documented in the README."
+        ),
+    )
+    detect_cmd.add_argument(
+        "path",
+        metavar="PATH",
+        nargs="?",
+        type=Path,
+        default=Path(),
+        help="repository directory (default: .)",
+    )
+    detect_cmd.add_argument(
+        "--json", action="store_true", help="print JSON (stable schema, see schema_version)"
+    )
+    detect_cmd.set_defaults(run=_run_detect)
 
     update = commands.add_parser(
         "update",

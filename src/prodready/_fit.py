@@ -1,0 +1,217 @@
+"""Fitting a render to an app the destination already holds.
+
+When `prodready new` renders into a directory with an app in it, detection
+supplies the answers (stack, commands, port, health path, env var names), an
+explicit answer that contradicts the app is refused, and the app's own files
+are protected from `--overwrite`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._detect import Detection, Finding, detect
+from .errors import AnswerError
+
+__all__ = ["ANSWER_KEYS", "Fit", "fit_existing"]
+
+ANSWERS_FILE = ".copier-answers.yml"
+
+# Detection key -> answer key, for the answers an existing app supplies.
+ANSWER_KEYS = {
+    "language": "language",
+    "framework": "framework",
+    "port": "port",
+    "package_manager": "package_manager",
+    "lockfile": "lockfile",
+    "language_version": "runtime_version",
+    "install_command": "install_command",
+    "build_command": "build_command",
+    "start_command": "start_command",
+    "test_command": "test_command",
+    "lint_command": "lint_command",
+    "build_output": "build_output",
+    "module_path": "go_module",
+    "app_module": "app_module",
+    "health_path": "health_path",
+    "port_env": "port_env",
+}
+# Frameworks the template has answers for; any other detected one is 'other'.
+_FRAMEWORKS = {
+    "node": {"express", "fastify"},
+    "python": {"fastapi", "django", "flask"},
+    "go": {"stdlib", "chi", "gin", "echo"},
+}
+# Answers checked against the app: giving another value is an error (unless
+# ignore_detected), when detection is at least this sure of them.
+_CHECKED = ("language", "framework", "package_manager", "go_module", "port")
+# The app's own files: never replaced, even with --overwrite. Detection adds the
+# entrypoints, requirement files and lockfile it found.
+_TEAM_OWNED = (
+    "README.md",
+    "LICENSE*",
+    "Makefile",
+    ".gitignore",
+    ".dockerignore",
+    ".env.example",
+    "package.json",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "pnpm-lock.yaml",
+    "yarn.lock",
+    "bun.lock",
+    "bun.lockb",
+    "tsconfig*.json",
+    "go.mod",
+    "go.sum",
+    "pyproject.toml",
+    "poetry.lock",
+    "uv.lock",
+    "pdm.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "setup.py",
+    "setup.cfg",
+    "manage.py",
+    "requirements*.txt",
+    "requirements*.in",
+    "requirements/*",
+    "Procfile",
+    "conftest.py",
+)
+_PROTECTED_KEYS = (
+    "dependency_files",
+    "lockfile",
+    "start_command",
+    "app_module",
+    "main_packages",
+    "dockerfiles",
+    "ci_workflows",
+    "manifests",
+)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How a render fits the app already in its destination.
+
+    Attributes:
+        detection: What was detected.
+        answers: Detected answers overlaid with the ones given: what Copier gets.
+        detected: The answers that came from detection (shown to the user).
+        protected: Glob patterns of the app's files (relative, '/'-separated)
+            that are never replaced.
+
+    """
+
+    detection: Detection
+    answers: dict[str, Any]
+    detected: dict[str, Any]
+    protected: tuple[str, ...]
+
+    def is_protected(self, rel: str) -> bool:
+        """Whether a path is the app's own and must never be replaced."""
+        return any(fnmatch.fnmatchcase(rel, pattern) for pattern in self.protected)
+
+    def source(self, answer: str) -> Finding | None:
+        """Return the finding an answer came from (None for one not detected)."""
+        for key, name in ANSWER_KEYS.items():
+            if name == answer:
+                return self.detection.first(key)
+        return None
+
+
+def fit_existing(
+    dst: Path, given: Mapping[str, Any], *, ignore_detected: bool = False
+) -> Fit | None:
+    """Fit the render to the app in dst, or None when dst holds no app to fit.
+
+    dst holds none when it does not exist, is empty (a `.git` folder aside),
+    or was rendered by prodready as a new service before.
+
+    Args:
+        dst: The destination directory.
+        given: The answers given explicitly (--data, --data-file).
+        ignore_detected: Let given answers win over what was detected.
+
+    Returns:
+        The fit, or None.
+
+    Raises:
+        AnswerError: dst holds files but no recognisable app and no language
+            was given; or a given answer contradicts the app.
+
+    """
+    if not dst.is_dir() or not any(entry.name != ".git" for entry in dst.iterdir()):
+        return None
+    if _rendered_as_new_service(dst):
+        return None
+    detection = detect(dst)
+    if not detection.known:
+        if "language" in given:
+            return None
+        raise AnswerError(
+            f"nothing detected in {dst}: no package.json, go.mod or Python manifest "
+            "(pyproject.toml, requirements*.txt, setup.py, Pipfile, manage.py); give the stack "
+            "with --data language=node|go|python (and --data framework=...), "
+            "or render into an empty directory"
+        )
+    detected = detected_answers(detection)
+    if not ignore_detected:
+        _refuse_contradictions(detection, detected, given, dst)
+    answers = {**detected, **given}
+    protected = [*_TEAM_OWNED]
+    for key in _PROTECTED_KEYS:
+        protected += [f.file for f in detection.findings.get(key, ()) if f.file]
+    return Fit(detection, answers, detected, tuple(dict.fromkeys(protected)))
+
+
+def detected_answers(detection: Detection) -> dict[str, Any]:
+    """Turn what was detected into template answers (existing_app mode)."""
+    answers: dict[str, Any] = {"existing_app": True}
+    for key, answer in ANSWER_KEYS.items():
+        value = detection.value(key)
+        if value is not None:
+            answers[answer] = value
+    language = detection.language
+    if answers.get("framework") not in _FRAMEWORKS[language]:
+        answers["framework"] = "other"
+    if not 1024 <= int(answers.get("port", 0)) <= 65535:
+        answers.pop("port", None)
+    env_vars = [name for name in detection.values("env_vars") if isinstance(name, str)]
+    answers["env_vars"] = list(dict.fromkeys(env_vars))
+    return answers
+
+
+def _refuse_contradictions(
+    detection: Detection, detected: Mapping[str, Any], given: Mapping[str, Any], dst: Path
+) -> None:
+    for answer in _CHECKED:
+        if answer not in given or answer not in detected:
+            continue
+        finding = next(
+            (detection.first(key) for key, name in ANSWER_KEYS.items() if name == answer), None
+        )
+        if finding is None or finding.confidence == "low":
+            continue
+        if str(given[answer]) != str(detected[answer]):
+            raise AnswerError(
+                f"--data {answer}={given[answer]} contradicts the app in {dst}: found "
+                f"{finding.value} ({finding.where}); pass --ignore-detected to use your "
+                "answer anyway"
+            )
+
+
+def _rendered_as_new_service(dst: Path) -> bool:
+    """Whether dst holds a service prodready rendered as new (its own app, not the team's)."""
+    try:
+        recorded = yaml.safe_load((dst / ANSWERS_FILE).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(recorded, dict) and not recorded.get("existing_app")
