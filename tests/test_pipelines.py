@@ -382,7 +382,14 @@ def test_github_jobs_have_least_privilege_timeouts_and_pinned_actions(
                 "build-push-action" in s.get("uses", "") and s["with"].get("push")
                 for s in job.get("steps", [])
             )
-            assert granted <= {"packages"}, f"{where} writes {granted}"
+            assert granted <= {"packages", "security-events"}, f"{where} writes {granted}"
+            # Only the job uploading `prodready check`'s SARIF writes code scanning
+            # alerts (and deploy.yml's call of ci.yml, which grants it to that job).
+            uploads_sarif = any(
+                "codeql-action/upload-sarif@" in s.get("uses", "") for s in job.get("steps", [])
+            )
+            calls_ci = job.get("uses") == "./.github/workflows/ci.yml"
+            assert ("security-events" in granted) == (uploads_sarif or calls_ci), where
             assert ("packages" in granted) == (
                 pushes and answers.get("registry", "ghcr.io") == "ghcr.io"
             ), where
@@ -573,14 +580,16 @@ def test_gitlab_runs_checks_build_staging_smoke_production(
     pipeline = load(project / ".gitlab-ci.yml")
     assert pipeline["stages"] == ["checks", "build", "staging", "smoke", "production", "rollback"]
     jobs = gitlab_jobs(pipeline)
-    assert jobs["checks"]["stage"] == jobs["hadolint"]["stage"] == "checks"
+    assert jobs["checks"]["stage"] == jobs["hadolint"]["stage"] == jobs["readiness"]["stage"]
+    assert jobs["checks"]["stage"] == "checks"
     assert jobs["build"]["stage"] == "build"
-    assert set(needs(jobs["deploy-staging"])) == {"checks", "hadolint", "build"}
+    assert set(needs(jobs["deploy-staging"])) == {"checks", "hadolint", "readiness", "build"}
     assert needs(jobs["smoke-staging"]) == ["deploy-staging"]
     assert "smoke-staging" in needs(jobs["deploy-production"])
     assert ancestors(jobs, "deploy-production") == {
         "checks",
         "hadolint",
+        "readiness",
         "build",
         "deploy-staging",
         "smoke-staging",

@@ -10,6 +10,9 @@ import importlib
 import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
+from ._check import Check, Severity, check_repository
+from ._check import Finding as CheckFinding
+from ._check import Result as CheckResult
 from ._detect import Detection, Finding, detect
 from ._plan import Action, PlannedFile
 from ._source import template_source
@@ -37,12 +40,17 @@ except importlib.metadata.PackageNotFoundError:  # running from a bare checkout
 
 __all__ = [
     "Action",
+    "Check",
+    "CheckFinding",
+    "CheckResult",
     "Detection",
     "Finding",
     "NewResult",
     "PlannedFile",
+    "Severity",
     "UpdateResult",
     "__version__",
+    "check_repository",
     "detect",
     "new_project",
     "template_source",

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "AnswerError",
+    "CheckConfigError",
     "ConflictError",
     "DirtyRepoError",
     "NoTerminalError",
@@ -43,6 +44,10 @@ class UserError(ProdreadyError):
 
 class AnswerError(UserError):
     """An answer (from --data, --data-file or a default) is not allowed."""
+
+
+class CheckConfigError(UserError):
+    """`prodready check` was given a bad path, check ID or exceptions file."""
 
 
 class ConflictError(UserError):
