@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import subprocess
 import sys
 import tempfile
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +28,7 @@ from ._source import (
     read_questions,
     template_source,
 )
+from ._update import ANSWERS_FILE, UpdateResult, run_update
 from .errors import (
     DirtyRepoError,
     NotAProjectError,
@@ -40,8 +39,6 @@ from .errors import (
 )
 
 __all__ = ["NewResult", "UpdateResult", "new_project", "update_project"]
-
-ANSWERS_FILE = ".copier-answers.yml"
 # How many uncommitted paths a DirtyRepoError lists before "...".
 _SHOWN_CHANGES = 10
 
@@ -72,29 +69,6 @@ class NewResult:
     def count(self, action: Action) -> int:
         """How many files the plan gives `action`."""
         return sum(1 for item in self.plan if item.action is action)
-
-
-@dataclass(frozen=True)
-class UpdateResult:
-    """What `update_project` changed (or, with `pretend`, would change).
-
-    Attributes:
-        path: The project directory.
-        old_commit: Template version the project was rendered from.
-        new_commit: Template version it is rendered from now.
-        changed: Paths with uncommitted changes after the update.
-        conflicts: Paths where the template's change and the user's edit
-            collide (marked inline, or left beside a `.rej` file).
-        pretend: Whether the project was left untouched.
-
-    """
-
-    path: Path
-    old_commit: str | None
-    new_commit: str | None
-    changed: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
-    pretend: bool = False
 
 
 def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
@@ -211,23 +185,27 @@ def update_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
 ) -> UpdateResult:
     """Update a rendered project to a newer template version, keeping the user's edits.
 
-    Wraps `copier.run_update`: the project is re-rendered from the version it
-    was rendered from and from the new one, and the difference is merged into
-    the work tree through git. Answers already given are kept; only new
-    questions are asked (or defaulted).
+    Wraps `copier.run_update`, run in a scratch clone of the repository: the
+    project is re-rendered from the version it was rendered from and from the
+    new one, and the difference is merged with the team's edits. Answers
+    already given are kept (renamed keys follow the release list); only new
+    questions are asked (or defaulted). The result is applied to the project
+    in one step, staged in its index; an error or an interrupt before that
+    leaves the project as it was.
 
     Args:
         path: The project (holding `.copier-answers.yml`), inside a git work tree.
         data: Answers to change or to give to new questions.
         defaults: Use the default for every new question.
-        pretend: Update a throwaway clone of the repository and report what
-            would change; the project is left untouched.
+        pretend: Run the same update in the scratch clone and report its
+            plan; the project is left untouched.
         vcs_ref: Template version to update to; default: the latest tag (else HEAD).
         conflict: Mark conflicts inline (`inline`) or in `.rej` files (`rej`).
         interactive: Whether questions may be asked; default: stdin is a terminal.
 
     Returns:
-        What changed (or would change), and where conflicts are.
+        What changed (or would change): files, renames, answers, conflicts,
+        files kept for the team, the changelog.
 
     Raises:
         AnswerError: An answer is unknown or not allowed.
@@ -259,66 +237,15 @@ def update_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
             f"{path} was rendered from {src}, which is not a git repository, so there is no "
             "version to update from; render with --template <git repo or URL> to allow updates"
         )
-    answers = dict(data or {})
-    if not is_remote(src):
-        if not Path(src).expanduser().is_dir():
-            raise TemplateError(f"template recorded in {ANSWERS_FILE} not found: {src}")
-        questions = read_questions(src, vcs_ref)
-        if questions is not None:
-            check_answers(answers, questions)
     _require_terminal(defaults=defaults, interactive=interactive)
-
-    with contextlib.ExitStack() as cleanup:
-        target = path
-        if pretend:
-            # Copier's own pretend still runs `git apply` on the project: update a clone instead.
-            scratch = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="prodready-update-"))
-            target = _clone_for_pretend(path, Path(scratch))
-        return _run_update(
-            target,
-            path=path,
-            recorded=recorded,
-            answers=answers,
-            defaults=defaults,
-            vcs_ref=vcs_ref,
-            conflict=conflict,
-            src=src,
-        )
-
-
-def _run_update(  # noqa: PLR0913
-    target: Path,
-    *,
-    path: Path,
-    recorded: Mapping[str, Any],
-    answers: dict[str, Any],
-    defaults: bool,
-    vcs_ref: str | None,
-    conflict: Literal["inline", "rej"],
-    src: str,
-) -> UpdateResult:
-    with copier_errors(answers, src, UpdateError):
-        copier.run_update(
-            target,
-            data=answers,
-            defaults=defaults,
-            vcs_ref=vcs_ref,
-            conflict=conflict,
-            overwrite=True,
-            skip_answered=True,
-            unsafe=True,
-            quiet=True,
-        )
-    changed = _git.changed_paths(target)
-    conflicts = _git.conflicted_paths(target)
-    conflicts += sorted(name.removesuffix(".rej") for name in changed if name.endswith(".rej"))
-    return UpdateResult(
-        path=path,
-        old_commit=_str_or_none(recorded.get("_commit")),
-        new_commit=_str_or_none(_read_answers(target).get("_commit")),
-        changed=changed,
-        conflicts=conflicts,
-        pretend=target != path,
+    return run_update(
+        path,
+        recorded,
+        answers=dict(data or {}),
+        defaults=defaults,
+        pretend=pretend,
+        vcs_ref=vcs_ref,
+        conflict=conflict,
     )
 
 
@@ -432,21 +359,6 @@ def _render_message(message: str, answers: Mapping[str, Any]) -> str:
         return SandboxedEnvironment().from_string(message).render(answers).strip()
     except JinjaTemplateError:
         return ""
-
-
-def _clone_for_pretend(path: Path, scratch: Path) -> Path:
-    """Clone path's repository into scratch; return path's place in the clone."""
-    top = _git.top_level(path)
-    clone = scratch / top.name
-    result = subprocess.run(
-        ["git", "clone", "--quiet", "--", str(top), str(clone)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise UpdateError(f"cannot clone {top} to preview the update: {result.stderr.strip()}")
-    return clone / path.resolve().relative_to(top.resolve())
 
 
 def _str_or_none(value: Any) -> str | None:
