@@ -57,7 +57,12 @@ class DeletionWatch:
             for rel in self.wanted:
                 if (new_root / rel).is_file():
                     self.renders[rel] = (new_root / rel).read_bytes()
-            original(prefix, cmp, rm_common)
+            # Copier recurses through the module's name: only the top call is watched.
+            copier_main._remove_old_files = original
+            try:
+                original(prefix, cmp, rm_common)
+            finally:
+                copier_main._remove_old_files = wrapper
 
         copier_main._remove_old_files = wrapper
         try:

@@ -20,15 +20,17 @@ from jinja2.sandbox import SandboxedEnvironment
 from . import _git
 from ._answers import check_answers, copier_errors, load_data_file
 from ._plan import Action, PlannedFile, apply_plan, make_plan, raise_on_conflicts
+from ._releases import parse_version
 from ._source import (
     check_local,
     is_checkout,
     is_local_git_repo,
     is_remote,
     read_questions,
+    release_source,
     template_source,
 )
-from ._update import ANSWERS_FILE, UpdateResult, run_update
+from ._update import ANSWERS_FILE, UpdateResult, run_update, set_recorded_source
 from .errors import (
     DirtyRepoError,
     NotAProjectError,
@@ -133,6 +135,38 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
         # The CLI and the template of a checkout belong together: render what
         # is checked out (dirty edits included), not the latest tag.
         vcs_ref = "HEAD"
+    history = Path(tempfile.mkdtemp(prefix="prodready-history-"))
+    try:
+        read_src, releases = release_source(src, history / "template")
+        return _new_project(
+            dst,
+            answers,
+            src=read_src,
+            recorded_src=releases.source if releases and releases.source else src,
+            defaults=defaults,
+            pretend=pretend,
+            overwrite=overwrite,
+            skip_existing=skip_existing,
+            vcs_ref=vcs_ref,
+            interactive=interactive,
+        )
+    finally:
+        shutil.rmtree(history, ignore_errors=True)
+
+
+def _new_project(  # noqa: PLR0913
+    dst: Path,
+    answers: dict[str, Any],
+    *,
+    src: str,
+    recorded_src: str,
+    defaults: bool,
+    pretend: bool,
+    overwrite: bool,
+    skip_existing: bool,
+    vcs_ref: str | None,
+    interactive: bool | None,
+) -> NewResult:
     questions = read_questions(src, vcs_ref)
     if questions is not None:
         check_answers(answers, questions)
@@ -160,7 +194,10 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
         notes = _notes(seen, src)
         if questions is None:
             check_answers(answers, worker.template.questions_data)
+        if recorded_src != src:
+            set_recorded_source(staged, recorded_src)
         recorded = _read_answers(staged)
+        notes += _unreleased_note(recorded, recorded_src)
         plan = make_plan(
             staged, dst, overwrite=overwrite, skip_existing=skip_existing, record=ANSWERS_FILE
         )
@@ -170,7 +207,7 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
             _write(plan, staged, dst)
     finally:
         shutil.rmtree(stage_root, ignore_errors=True)
-    return NewResult(dst, src, plan, recorded, message, pretend, notes)
+    return NewResult(dst, recorded_src, plan, recorded, message, pretend, notes)
 
 
 def update_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
@@ -246,6 +283,17 @@ def update_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
         pretend=pretend,
         vcs_ref=vcs_ref,
         conflict=conflict,
+    )
+
+
+def _unreleased_note(recorded: Mapping[str, Any], src: str) -> tuple[str, ...]:
+    """Warn when the recorded version is no release, so teammates may not find it."""
+    commit = str(recorded.get("_commit") or "")
+    if not commit or (parse_version(commit) is not None and "-g" not in commit):
+        return ()
+    return (
+        f"rendered from template commit {commit}, which is no release: teammates can update "
+        f"this project only once that commit is pushed to {src}",
     )
 
 

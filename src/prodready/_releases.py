@@ -7,6 +7,7 @@ travel with every clone, so `ensure_tags` creates the missing ones from the list
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,9 @@ __all__ = [
     "build_bundle",
     "ensure_tags",
     "load_releases",
+    "parse_releases",
     "parse_version",
+    "record_release",
     "unpack_bundle",
 ]
 
@@ -37,7 +40,8 @@ class Release:
 
     Attributes:
         version: Its PEP 440 version.
-        commit: The full commit id its tag points at.
+        commit: The full commit id its tag points at; None while the release
+            commit itself is being written (see `record_release`).
         changes: What changed, one line each.
         renamed_answers: Old answer key to new key.
         removed_answers: Answer keys that are gone.
@@ -48,7 +52,7 @@ class Release:
     """
 
     version: Version
-    commit: str
+    commit: str | None
     changes: tuple[str, ...] = ()
     renamed_answers: dict[str, str] = field(default_factory=dict)
     removed_answers: tuple[str, ...] = ()
@@ -164,8 +168,8 @@ def parse_releases(text: str, where: str = RELEASES_FILE) -> ReleaseList:
 
 
 def _release(entry: Any, where: str) -> Release:
-    if not isinstance(entry, dict) or "version" not in entry or "commit" not in entry:
-        raise TemplateError(f"{where}: every release needs a 'version' and a 'commit'")
+    if not isinstance(entry, dict) or "version" not in entry:
+        raise TemplateError(f"{where}: every release needs a 'version'")
     version = parse_version(str(entry["version"]))
     if version is None:
         raise TemplateError(f"{where}: {entry['version']!r} is not a PEP 440 version")
@@ -178,7 +182,7 @@ def _release(entry: Any, where: str) -> Release:
 
     return Release(
         version=version,
-        commit=str(entry["commit"]),
+        commit=str(entry["commit"]) if entry.get("commit") else None,
         changes=strings("changes"),
         renamed_answers=pairs("renamed_answers"),
         removed_answers=strings("removed_answers"),
@@ -211,6 +215,8 @@ def ensure_tags(repo: Path, releases: ReleaseList) -> list[str]:
     tags = dict(line.split(" ", 1) for line in existing.stdout.splitlines() if " " in line)
     created: list[str] = []
     for release in releases.releases:
+        if release.commit is None:
+            continue
         if release.tag in tags:
             target = _git(repo, "rev-parse", f"{release.tag}^{{commit}}").stdout.strip()
             if target != release.commit:
@@ -264,6 +270,44 @@ def unpack_bundle(bundle: Path, dest: Path) -> Path:
     _git(dest, "update-ref", "refs/heads/main", f"{newest}^{{commit}}")
     _git(dest, "reset", "-q", "--hard", "main")
     return dest
+
+
+def record_release(repo: Path, version: str) -> str:
+    """Fill in the commit of a release whose entry the last commit added; tag it.
+
+    A release commit holds its own releases.yml entry (so migrations can read
+    it) but cannot hold its own id: this writes that id into the entry and
+    commits the result, then tags the release commit.
+
+    Returns:
+        The release commit's id.
+
+    Raises:
+        TemplateError: releases.yml lists no such version, or already has its commit.
+
+    """
+    path = repo / RELEASES_FILE
+    text = path.read_text(encoding="utf-8")
+    wanted = parse_version(version)
+    releases = parse_releases(text, str(path))
+    release = next((item for item in releases.releases if item.version == wanted), None)
+    if release is None or release.commit is not None:
+        raise TemplateError(f"{path} has no release {version} waiting for its commit")
+    commit = _git(repo, "rev-parse", "HEAD").stdout.strip()
+    entry = re.compile(rf"^(\s*- version: ['\"]?{re.escape(str(wanted))}['\"]?\n)", re.M)
+    updated, count = entry.subn(rf"\g<1>    commit: {commit}\n", text)
+    if count != 1:
+        raise TemplateError(f"{path}: write the entry as '  - version: {wanted}' on its own line")
+    path.write_text(updated, encoding="utf-8")
+    for step in (
+        ("add", RELEASES_FILE),
+        ("commit", "-q", "-m", f"Release {wanted}: record its commit in {RELEASES_FILE}"),
+        ("tag", release.tag, commit),
+    ):
+        result = _git(repo, *step)
+        if result.returncode != 0:
+            raise TemplateError(f"git {step[0]} failed in {repo}: {result.stderr.strip()}")
+    return commit
 
 
 def _has_tag(repo: Path, tag: str) -> bool:

@@ -18,6 +18,7 @@ __all__ = [
     "is_local_git_repo",
     "local_history",
     "read_questions",
+    "release_source",
     "template_source",
 ]
 
@@ -183,3 +184,25 @@ def local_history(src: str, dest: Path) -> tuple[Path, ReleaseList] | None:
     if bundled is not None and src == bundled.source:
         return unpack_bundle(HISTORY_BUNDLE, dest), bundled
     return None
+
+
+def release_source(src: str, dest: Path) -> tuple[str, ReleaseList | None]:
+    """Return the source to render src from, and its release list when it has one.
+
+    The template a wheel carries renders from the release history it carries
+    (unpacked into dest), so the project records a release; a local git
+    template with a release list gets its missing tags first.
+
+    Raises:
+        TemplateError: A release list is broken, or a tag contradicts it.
+
+    """
+    if is_remote(src):
+        return src, None
+    root = Path(src)
+    if root.resolve() == _BUNDLED and HISTORY_BUNDLE.is_file():
+        return str(unpack_bundle(HISTORY_BUNDLE, dest)), load_releases(_BUNDLED)
+    releases = load_releases(root) if is_local_git_repo(root) else None
+    if releases is not None:
+        ensure_tags(root, releases)
+    return src, releases

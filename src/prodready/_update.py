@@ -32,7 +32,7 @@ from ._releases import ReleaseList, parse_releases
 from ._source import is_remote, local_history, read_questions
 from .errors import NotAProjectError, TemplateError, UpdateError
 
-__all__ = ["ANSWERS_FILE", "UpdateResult", "run_update"]
+__all__ = ["ANSWERS_FILE", "UpdateResult", "run_update", "set_recorded_source"]
 
 ANSWERS_FILE = ".copier-answers.yml"
 # Lines Copier (inline mode) and `git merge-file` put around a conflict.
@@ -136,7 +136,9 @@ def run_update(  # noqa: PLR0913 - the library function's keywords, passed throu
         clone = _clone(top, scratch / "work")
         work = clone / subdir
         if source.read != source.recorded:
-            _set_source(work, source.read, commit=True)
+            set_recorded_source(work, source.read)
+            _run(work, "add", "--", ANSWERS_FILE)
+            _run(work, *_IDENTITY, "commit", "-q", "--no-verify", "-m", "prodready: local template")
         old = _text(recorded.get("_commit"))
         releases: ReleaseList | None = source.releases
         target = vcs_ref or (releases.latest.tag if releases and releases.latest else None)
@@ -159,9 +161,11 @@ def run_update(  # noqa: PLR0913 - the library function's keywords, passed throu
                 unsafe=True,
                 quiet=True,
             )
-        _set_source(work, source.recorded, commit=False)
+        set_recorded_source(work, source.recorded)
         unmerged = _git.conflicted_paths(work)
         repairs = repair(work, base, watch, renames)
+        # A renamed file was merged again, three-way: Copier's verdict on it no longer holds.
+        unmerged = [name for name in unmerged if name not in dict(repairs.merged).values()]
         new_answers = _read_answers(work)
         new = _text(new_answers.get("_commit"))
         _stage_all(work)
@@ -377,9 +381,13 @@ def _clone(top: Path, dest: Path) -> Path:
     return dest
 
 
-def _set_source(work: Path, src: str, *, commit: bool) -> None:
-    """Point the answers file at src (a local copy while updating; the recorded one after)."""
-    answers = work / ANSWERS_FILE
+def set_recorded_source(project: Path, src: str) -> None:
+    """Point a project's answers file at src, keeping every other line as Copier wrote it.
+
+    An update points it at a local copy of the template while Copier runs,
+    then back; a render from a release list records its public URL.
+    """
+    answers = project / ANSWERS_FILE
     lines = answers.read_text(encoding="utf-8").splitlines(keepends=True)
     quoted = yaml.safe_dump(src, default_style=None).removesuffix("\n...\n").strip()
     answers.write_text(
@@ -388,9 +396,6 @@ def _set_source(work: Path, src: str, *, commit: bool) -> None:
         ),
         encoding="utf-8",
     )
-    if commit:
-        _run(work, "add", "--", ANSWERS_FILE)
-        _run(work, *_IDENTITY, "commit", "-q", "--no-verify", "-m", "prodready: local template")
 
 
 def _has_markers(path: Path) -> bool:
