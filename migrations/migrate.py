@@ -36,7 +36,7 @@ def git(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def release(version: str) -> dict[str, object]:
-    """The releases.yml entry of `version` (with or without its leading 'v')."""
+    """Return the releases.yml entry of `version` (with or without its leading "v")."""
     wanted = version.removeprefix("v")
     for entry in yaml.safe_load(RELEASES.read_text(encoding="utf-8"))["releases"]:
         if str(entry["version"]) == wanted:
@@ -68,7 +68,7 @@ def move_files(renames: dict[str, str]) -> None:
 
 
 def last_template_commit() -> str | None:
-    """The commit that last recorded a render or update (it changed the answers file)."""
+    """Return the commit that last recorded a render or update (it changed the answers)."""
     found = git("log", "-1", "--format=%H", "--", str(ANSWERS), check=False).stdout.strip()
     return found or None
 

@@ -23,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
+    """Record and tag the release named on the command line; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("version", help="the version whose releases.yml entry HEAD added")
     args = parser.parse_args()
