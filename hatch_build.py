@@ -35,15 +35,15 @@ class ReleaseHistoryHook(BuildHookInterface):  # type: ignore[type-arg]
         elif (root / BUNDLE).is_file():
             bundle = root / BUNDLE
         else:
-            raise RuntimeError(
-                f"no release history: build from a git checkout of prodready or its sdist ({BUNDLE})"
-            )
+            raise RuntimeError(f"no release history: build from a git checkout or sdist ({BUNDLE})")
         target = f"prodready/_template/{BUNDLE}" if self.target_name == "wheel" else BUNDLE
         build_data["force_include"][str(bundle)] = target
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
+    )
 
 
 def _bundle(root: Path, out: Path) -> None:
