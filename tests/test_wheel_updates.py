@@ -47,14 +47,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert "prodready/_template/history.bundle" in archive.namelist()
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
-    subprocess.run(
-        [*pip, "install", "--no-deps", "--no-index", "--prefix", venv, wheel],
-        check=True,
-        capture_output=True,
-    )
+    (site,) = (venv / "lib").glob("python3*/site-packages")
+    # A pure-Python wheel installs by unpacking (`pip install --prefix` would uninstall
+    # the running environment's own prodready first).
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
     # Copier and friends come from this interpreter's site-packages, added after the
     # venv's own (whose prodready is the wheel's).
-    (site,) = (venv / "lib").glob("python3*/site-packages")
     (site / "borrowed-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return venv / "bin" / "python"
 
