@@ -66,7 +66,7 @@ def build_history(repo: Path, source: str, *, extra_migration: str = "") -> Path
     git(repo, "mv", str(old), str(new))
     new.write_text(new.read_text().replace("# ", "# Rolling back: ", 1))
     git(repo, "rm", "-q", f"template/{REMOVED}.jinja")
-    _rename_key(repo, *RENAMED_KEY)
+    rename_key(repo, *RENAMED_KEY)
     _set_migrations(repo, MIGRATION.format(version="0.2.0") + extra_migration)
     with releases.open("a") as handle:
         handle.write(
@@ -98,7 +98,7 @@ def _prepend(path: Path, text: str) -> None:
     path.write_text(text + path.read_text())
 
 
-def _rename_key(repo: Path, old: str, new: str) -> None:
+def rename_key(repo: Path, old: str, new: str) -> None:
     word = re.compile(rf"\b{old}\b")
     for path in [
         repo / "copier.yml",

@@ -27,6 +27,7 @@ import yaml
 
 from . import _git
 from ._answers import check_answers, copier_errors
+from ._compile_cache import shared_compilation
 from ._guard import DeletionWatch, repair
 from ._releases import ReleaseList, parse_releases
 from ._source import is_remote, local_history, read_questions
@@ -149,7 +150,11 @@ def run_update(  # noqa: PLR0913 - the library function's keywords, passed throu
                 answers[new_key] = recorded[old_key]
         renames = _renamed_files(releases, old, target)
         watch = DeletionWatch(wanted=set(renames.values()))
-        with copier_errors(answers, source.recorded, UpdateError), watch.watching(subdir):
+        with (
+            copier_errors(answers, source.recorded, UpdateError),
+            watch.watching(subdir),
+            shared_compilation(),
+        ):
             copier.run_update(
                 work,
                 data=answers,
