@@ -356,3 +356,28 @@ def test_an_interrupted_update_leaves_the_project_as_it_was(
     assert git(project, "rev-parse", "HEAD") == head
     assert git(project, "status", "--porcelain") == ""
     assert list(scratch.iterdir()) == [], "temporary clones left behind"
+
+
+def test_update_refreshes_the_template_block_of_the_readme(
+    capsys: pytest.CaptureFixture[str], project: Path, repo: Path
+) -> None:
+    readme = project / "README.md"
+    team_text = "Our service talks to the ledger; ask #payments before changing it.\n\n"
+    text = readme.read_text()
+    begin = text.index("<!-- prodready:begin")
+    readme.write_text(text[:begin] + team_text + text[begin:] + "\n## Our on-call\n\nPage Sam.\n")
+    git_commit_all(project, "our README text")
+    template_readme = repo / "template" / "README.md.jinja"
+    template_readme.write_text(
+        template_readme.read_text().replace(
+            "## Deploying\n", "## Deploying\n\nRead the v2 deployment notes first.\n"
+        )
+    )
+    git_commit_all(repo, "v2 README", tag="v2")
+    result = cli(capsys, "update", project, "--defaults")
+    assert result.code == 0, result.out + result.err
+    updated = readme.read_text()
+    assert "Read the v2 deployment notes first." in updated
+    assert team_text in updated
+    assert updated.endswith("## Our on-call\n\nPage Sam.\n")
+    assert updated.count("<!-- prodready:begin") == 1

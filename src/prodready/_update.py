@@ -29,6 +29,7 @@ from . import _git
 from ._answers import check_answers, copier_errors
 from ._compile_cache import shared_compilation
 from ._guard import DeletionWatch, repair
+from ._readme import README, refresh_block
 from ._releases import ReleaseList, parse_releases
 from ._source import is_remote, local_history, read_questions
 from .errors import NotAProjectError, TemplateError, UpdateError
@@ -149,7 +150,7 @@ def run_update(  # noqa: PLR0913 - the library function's keywords, passed throu
             if old_key in recorded and new_key not in answers:
                 answers[new_key] = recorded[old_key]
         renames = _renamed_files(releases, old, target)
-        watch = DeletionWatch(wanted=set(renames.values()))
+        watch = DeletionWatch(wanted={*renames.values(), README})
         with (
             copier_errors(answers, source.recorded, UpdateError),
             watch.watching(subdir),
@@ -169,6 +170,7 @@ def run_update(  # noqa: PLR0913 - the library function's keywords, passed throu
         set_recorded_source(work, source.recorded)
         unmerged = _git.conflicted_paths(work)
         repairs = repair(work, base, watch, renames)
+        _refresh_readme(work, watch.renders.get(README))
         # A renamed file was merged again, three-way: Copier's verdict on it no longer holds.
         unmerged = [name for name in unmerged if name not in dict(repairs.merged).values()]
         new_answers = _read_answers(work)
@@ -189,6 +191,17 @@ def run_update(  # noqa: PLR0913 - the library function's keywords, passed throu
         if not pretend:
             _apply(top, clone, subdir, base, result.conflicts)
         return result
+
+
+def _refresh_readme(work: Path, rendered: bytes | None) -> None:
+    """Bring the template-managed block of the team's README.md up to the new release."""
+    readme = work / README
+    if rendered is None or not readme.is_file():
+        return
+    current = readme.read_text(encoding="utf-8")
+    refreshed = refresh_block(current, rendered.decode("utf-8"))
+    if refreshed is not None and refreshed != current:
+        readme.write_text(refreshed, encoding="utf-8")
 
 
 def _source(recorded: str, scratch: Path) -> _Source:
