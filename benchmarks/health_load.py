@@ -136,7 +136,7 @@ def start_bare(project: Path, language: str, framework: str, env: dict[str, str]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(source))
     if language == "go":
-        go = shutil.which("go", path="/usr/lib/go-1.23/bin") or "go"
+        go = shutil.which("go") or "go"
         subprocess.run([go, "build", "-o", "bare-server", "./bare"], cwd=project, check=True)
     return Service(project, language, argv, env, free_port()).start()
 

@@ -5,22 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Go 1.23 comes from bookworm-backports; PostgreSQL and Redis from Debian;
-# prometheus for promtool, which checks and unit-tests the rendered alert rules.
-apt_packages=(postgresql redis-server golang-1.23-go git jq prometheus)
+# PostgreSQL and Redis from Debian; prometheus for promtool, which checks and
+# unit-tests the rendered alert rules. Go is the machine's own (on PATH).
+apt_packages=(postgresql redis-server git jq prometheus)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
-  if [[ ! -e /etc/apt/sources.list.d/backports.sources ]] && grep -q bookworm /etc/os-release; then
-    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-      > /etc/apt/sources.list.d/backports.sources
-  fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports golang-1.23-go >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+command -v go >/dev/null || { echo "scripts/test.sh: Go is not on PATH" >&2; exit 1; }
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 # checkov lives in its own venv: its dependency pins clash with the suite's.

@@ -33,7 +33,7 @@ import jinja2
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_JSON = "template/{% if language == 'node' %}package.json{% endif %}.jinja"
+PACKAGE_JSON = "template/package.json.jinja"
 OUTPUT = ROOT / "includes" / "node" / "lockfiles.json"
 # The name every stored lockfile carries; the template puts the service's name in its place.
 PLACEHOLDER = "service-name"
