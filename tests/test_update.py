@@ -381,3 +381,38 @@ def test_update_refreshes_the_template_block_of_the_readme(
     assert team_text in updated
     assert updated.endswith("## Our on-call\n\nPage Sam.\n")
     assert updated.count("<!-- prodready:begin") == 1
+
+
+def run_template_update(project: Path, body: Path) -> subprocess.CompletedProcess[str]:
+    """Run the rendered CI's update script with this environment's prodready."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    return subprocess.run(
+        [str(project / "scripts/template-update.sh"), str(body)],
+        cwd=project,
+        env={**os.environ, "PATH": path, "PRODREADY_SPEC": "none"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_ci_update_script_commits_a_branch_and_lists_every_conflict(
+    project: Path, repo: Path, tmp_path: Path
+) -> None:
+    body = tmp_path / "body.md"
+    up_to_date = run_template_update(project, body)
+    assert up_to_date.returncode == 0, up_to_date.stderr
+    assert up_to_date.stdout == ""
+    (project / ".gitignore").write_text("*.rej\n")
+    git_commit_all(project, "ignore rejects")
+    collide_on_first_line(project, repo)
+    result = run_template_update(project, body)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "template-update/v2"
+    assert git(project, "rev-parse", "--abbrev-ref", "HEAD").strip() == "template-update/v2"
+    assert git(project, "status", "--porcelain") == ""
+    text = body.read_text()
+    assert "**Needs a person**" in text
+    assert "1 conflict(s) between your edits and the template:" in text
+    assert ".dockerignore:1:<<<<<<< before updating" in text
+    assert "  UPGRADING.md" in text.splitlines()
