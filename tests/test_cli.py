@@ -23,6 +23,7 @@ from helpers import (
     snapshot,
     template_repo,
 )
+from prodready._releases import load_releases
 
 
 def test_version_from_module_and_console_script() -> None:
@@ -106,11 +107,16 @@ def test_default_template_is_the_checkout(
     result = cli(capsys, "new", dst, "--defaults")
     assert result.code == 0, result.err
     recorded = answers_file(dst)
-    assert recorded["_src_path"] == str(REPO_ROOT)
     if (REPO_ROOT / ".git").exists():
         # A checkout renders what is checked out (HEAD, plus a draft commit of
-        # uncommitted edits); _commit lets `update` find that version again.
+        # uncommitted edits); _commit lets `update` find that version again, and the
+        # project records the public URL of releases.yml, never this checkout's path.
+        assert recorded["_src_path"] == load_releases(REPO_ROOT).source
         assert recorded["_commit"]
+        if "-g" in recorded["_commit"]:
+            assert "which is no release" in result.err
+    else:
+        assert recorded["_src_path"] == str(REPO_ROOT)
 
 
 def test_template_from_environment(

@@ -6,7 +6,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-__all__ = ["changed_paths", "conflicted_paths", "is_work_tree", "top_level"]
+__all__ = [
+    "changed_paths",
+    "conflicted_paths",
+    "head",
+    "is_work_tree",
+    "staged_changes",
+    "top_level",
+]
 
 
 def _git(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -38,3 +45,14 @@ def conflicted_paths(path: Path) -> list[str]:
     """Paths under path that git records as unmerged."""
     result = _git(path, "diff", "--name-only", "--diff-filter=U", "--relative", "--", ".")
     return sorted({line for line in result.stdout.splitlines() if line})
+
+
+def head(path: Path) -> str:
+    """Return the commit id HEAD points at."""
+    return _git(path, "rev-parse", "HEAD").stdout.strip()
+
+
+def staged_changes(path: Path, base: str) -> list[list[str]]:
+    """List what the index under path changes from base: [status, path(s)] rows, with renames."""
+    result = _git(path, "diff", "--cached", "--name-status", "-M", "--relative", base, "--", ".")
+    return [line.split("\t") for line in result.stdout.splitlines() if line]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -23,14 +21,17 @@ from . import _git
 from ._answers import check_answers, copier_errors, load_data_file
 from ._fit import Fit, fit_existing
 from ._plan import Action, PlannedFile, apply_plan, make_plan, raise_on_conflicts
+from ._releases import parse_version
 from ._source import (
     check_local,
     is_checkout,
     is_local_git_repo,
     is_remote,
     read_questions,
+    release_source,
     template_source,
 )
+from ._update import ANSWERS_FILE, UpdateResult, run_update, set_recorded_source
 from .errors import (
     DirtyRepoError,
     NotAProjectError,
@@ -41,8 +42,6 @@ from .errors import (
 )
 
 __all__ = ["NewResult", "UpdateResult", "new_project", "update_project"]
-
-ANSWERS_FILE = ".copier-answers.yml"
 # How many uncommitted paths a DirtyRepoError lists before "...".
 _SHOWN_CHANGES = 10
 
@@ -76,29 +75,6 @@ class NewResult:
     def count(self, action: Action) -> int:
         """How many files the plan gives `action`."""
         return sum(1 for item in self.plan if item.action is action)
-
-
-@dataclass(frozen=True)
-class UpdateResult:
-    """What `update_project` changed (or, with `pretend`, would change).
-
-    Attributes:
-        path: The project directory.
-        old_commit: Template version the project was rendered from.
-        new_commit: Template version it is rendered from now.
-        changed: Paths with uncommitted changes after the update.
-        conflicts: Paths where the template's change and the user's edit
-            collide (marked inline, or left beside a `.rej` file).
-        pretend: Whether the project was left untouched.
-
-    """
-
-    path: Path
-    old_commit: str | None
-    new_commit: str | None
-    changed: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
-    pretend: bool = False
 
 
 def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
@@ -178,6 +154,38 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
         # The CLI and the template of a checkout belong together: render what
         # is checked out (dirty edits included), not the latest tag.
         vcs_ref = "HEAD"
+    history = Path(tempfile.mkdtemp(prefix="prodready-history-"))
+    try:
+        read_src, releases = release_source(src, history / "template")
+        return _new_project(
+            dst,
+            answers,
+            src=read_src,
+            recorded_src=releases.source if releases and releases.source else src,
+            defaults=defaults,
+            pretend=pretend,
+            overwrite=overwrite,
+            skip_existing=skip_existing,
+            vcs_ref=vcs_ref,
+            interactive=interactive,
+        )
+    finally:
+        shutil.rmtree(history, ignore_errors=True)
+
+
+def _new_project(  # noqa: PLR0913
+    dst: Path,
+    answers: dict[str, Any],
+    *,
+    src: str,
+    recorded_src: str,
+    defaults: bool,
+    pretend: bool,
+    overwrite: bool,
+    skip_existing: bool,
+    vcs_ref: str | None,
+    interactive: bool | None,
+) -> NewResult:
     questions = read_questions(src, vcs_ref)
     if questions is not None:
         check_answers(answers, questions)
@@ -205,7 +213,10 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
         notes = _notes(seen, src)
         if questions is None:
             check_answers(answers, worker.template.questions_data)
+        if recorded_src != src:
+            set_recorded_source(staged, recorded_src)
         recorded = _read_answers(staged)
+        notes += _unreleased_note(recorded, recorded_src)
         plan = make_plan(
             staged,
             dst,
@@ -220,7 +231,7 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
             _write(plan, staged, dst)
     finally:
         shutil.rmtree(stage_root, ignore_errors=True)
-    return NewResult(dst, src, plan, recorded, message, pretend, notes, fit)
+    return NewResult(dst, recorded_src, plan, recorded, message, pretend, notes, fit)
 
 
 def update_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
@@ -235,23 +246,27 @@ def update_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
 ) -> UpdateResult:
     """Update a rendered project to a newer template version, keeping the user's edits.
 
-    Wraps `copier.run_update`: the project is re-rendered from the version it
-    was rendered from and from the new one, and the difference is merged into
-    the work tree through git. Answers already given are kept; only new
-    questions are asked (or defaulted).
+    Wraps `copier.run_update`, run in a scratch clone of the repository: the
+    project is re-rendered from the version it was rendered from and from the
+    new one, and the difference is merged with the team's edits. Answers
+    already given are kept (renamed keys follow the release list); only new
+    questions are asked (or defaulted). The result is applied to the project
+    in one step, staged in its index; an error or an interrupt before that
+    leaves the project as it was.
 
     Args:
         path: The project (holding `.copier-answers.yml`), inside a git work tree.
         data: Answers to change or to give to new questions.
         defaults: Use the default for every new question.
-        pretend: Update a throwaway clone of the repository and report what
-            would change; the project is left untouched.
+        pretend: Run the same update in the scratch clone and report its
+            plan; the project is left untouched.
         vcs_ref: Template version to update to; default: the latest tag (else HEAD).
         conflict: Mark conflicts inline (`inline`) or in `.rej` files (`rej`).
         interactive: Whether questions may be asked; default: stdin is a terminal.
 
     Returns:
-        What changed (or would change), and where conflicts are.
+        What changed (or would change): files, renames, answers, conflicts,
+        files kept for the team, the changelog.
 
     Raises:
         AnswerError: An answer is unknown or not allowed.
@@ -283,66 +298,26 @@ def update_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
             f"{path} was rendered from {src}, which is not a git repository, so there is no "
             "version to update from; render with --template <git repo or URL> to allow updates"
         )
-    answers = dict(data or {})
-    if not is_remote(src):
-        if not Path(src).expanduser().is_dir():
-            raise TemplateError(f"template recorded in {ANSWERS_FILE} not found: {src}")
-        questions = read_questions(src, vcs_ref)
-        if questions is not None:
-            check_answers(answers, questions)
     _require_terminal(defaults=defaults, interactive=interactive)
-
-    with contextlib.ExitStack() as cleanup:
-        target = path
-        if pretend:
-            # Copier's own pretend still runs `git apply` on the project: update a clone instead.
-            scratch = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="prodready-update-"))
-            target = _clone_for_pretend(path, Path(scratch))
-        return _run_update(
-            target,
-            path=path,
-            recorded=recorded,
-            answers=answers,
-            defaults=defaults,
-            vcs_ref=vcs_ref,
-            conflict=conflict,
-            src=src,
-        )
+    return run_update(
+        path,
+        recorded,
+        answers=dict(data or {}),
+        defaults=defaults,
+        pretend=pretend,
+        vcs_ref=vcs_ref,
+        conflict=conflict,
+    )
 
 
-def _run_update(  # noqa: PLR0913
-    target: Path,
-    *,
-    path: Path,
-    recorded: Mapping[str, Any],
-    answers: dict[str, Any],
-    defaults: bool,
-    vcs_ref: str | None,
-    conflict: Literal["inline", "rej"],
-    src: str,
-) -> UpdateResult:
-    with copier_errors(answers, src, UpdateError):
-        copier.run_update(
-            target,
-            data=answers,
-            defaults=defaults,
-            vcs_ref=vcs_ref,
-            conflict=conflict,
-            overwrite=True,
-            skip_answered=True,
-            unsafe=True,
-            quiet=True,
-        )
-    changed = _git.changed_paths(target)
-    conflicts = _git.conflicted_paths(target)
-    conflicts += sorted(name.removesuffix(".rej") for name in changed if name.endswith(".rej"))
-    return UpdateResult(
-        path=path,
-        old_commit=_str_or_none(recorded.get("_commit")),
-        new_commit=_str_or_none(_read_answers(target).get("_commit")),
-        changed=changed,
-        conflicts=conflicts,
-        pretend=target != path,
+def _unreleased_note(recorded: Mapping[str, Any], src: str) -> tuple[str, ...]:
+    """Warn when the recorded version is no release, so teammates may not find it."""
+    commit = str(recorded.get("_commit") or "")
+    if not commit or (parse_version(commit) is not None and "-g" not in commit):
+        return ()
+    return (
+        f"rendered from template commit {commit}, which is no release: teammates can update "
+        f"this project only once that commit is pushed to {src}",
     )
 
 
@@ -463,21 +438,6 @@ def _render_message(message: str, answers: Mapping[str, Any]) -> str:
         return SandboxedEnvironment().from_string(message).render(answers).strip()
     except JinjaTemplateError:
         return ""
-
-
-def _clone_for_pretend(path: Path, scratch: Path) -> Path:
-    """Clone path's repository into scratch; return path's place in the clone."""
-    top = _git.top_level(path)
-    clone = scratch / top.name
-    result = subprocess.run(
-        ["git", "clone", "--quiet", "--", str(top), str(clone)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise UpdateError(f"cannot clone {top} to preview the update: {result.stderr.strip()}")
-    return clone / path.resolve().relative_to(top.resolve())
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -10,14 +10,24 @@ from typing import Any
 
 import yaml
 
+from ._releases import ReleaseList, ensure_tags, load_releases, unpack_bundle
 from .errors import TemplateError
 
-__all__ = ["is_local_git_repo", "read_questions", "template_source"]
+__all__ = [
+    "HISTORY_BUNDLE",
+    "is_local_git_repo",
+    "local_history",
+    "read_questions",
+    "release_source",
+    "template_source",
+]
 
 ENV_VAR = "PRODREADY_TEMPLATE"
 _CONFIG_NAMES = ("copier.yml", "copier.yaml")
 # A wheel carries the template here (see pyproject.toml's force-include).
 _BUNDLED = Path(__file__).resolve().parent / "_template"
+# A wheel carries the template's release history here: a git bundle of every release tag.
+HISTORY_BUNDLE = _BUNDLED / "history.bundle"
 # When running from a checkout, the repository root holds copier.yml.
 _CHECKOUT = Path(__file__).resolve().parents[2]
 # Copier accepts these as remote sources; anything else is a local path.
@@ -138,3 +148,61 @@ def _config_file(root: Path) -> Path | None:
         if (root / name).is_file():
             return root / name
     return None
+
+
+def local_history(src: str, dest: Path) -> tuple[Path, ReleaseList] | None:
+    """Find a local git repository with the release history of the template src names.
+
+    A project records its template by the public URL of its release list
+    (`source` in releases.yml); that URL is served from, in order: the
+    template `$PRODREADY_TEMPLATE` names, the checkout this package runs from,
+    the history a wheel carries (unpacked into dest). A local template path
+    serves itself. Each gets the release tags it lacks.
+
+    Args:
+        src: The template source a project recorded (`_src_path`).
+        dest: Where to unpack the wheel's history if that is the one used.
+
+    Returns:
+        The repository and its release list, or None (Copier fetches src itself).
+
+    Raises:
+        TemplateError: A release list is broken, or a tag contradicts it.
+
+    """
+    from_env = os.environ.get(ENV_VAR, "").strip()
+    roots = [Path(from_env).expanduser()] if from_env and not is_remote(from_env) else []
+    roots.append(_CHECKOUT)
+    if not is_remote(src) and Path(src).expanduser().is_dir():
+        roots.insert(0, Path(src).expanduser())
+    for root in roots:
+        releases = load_releases(root) if is_local_git_repo(root) else None
+        if releases is not None and (src in (releases.source, str(root))):
+            ensure_tags(root, releases)
+            return root, releases
+    bundled = load_releases(_BUNDLED) if HISTORY_BUNDLE.is_file() else None
+    if bundled is not None and src == bundled.source:
+        return unpack_bundle(HISTORY_BUNDLE, dest), bundled
+    return None
+
+
+def release_source(src: str, dest: Path) -> tuple[str, ReleaseList | None]:
+    """Return the source to render src from, and its release list when it has one.
+
+    The template a wheel carries renders from the release history it carries
+    (unpacked into dest), so the project records a release; a local git
+    template with a release list gets its missing tags first.
+
+    Raises:
+        TemplateError: A release list is broken, or a tag contradicts it.
+
+    """
+    if is_remote(src):
+        return src, None
+    root = Path(src)
+    if root.resolve() == _BUNDLED and HISTORY_BUNDLE.is_file():
+        return str(unpack_bundle(HISTORY_BUNDLE, dest)), load_releases(_BUNDLED)
+    releases = load_releases(root) if is_local_git_repo(root) else None
+    if releases is not None:
+        ensure_tags(root, releases)
+    return src, releases

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_USER_ERROR = 2
+# Conflicts, kept files or dropped answers: the update (or its preview) needs the team.
 EXIT_CONFLICTS = 1
 EXIT_FINDINGS = 1
 EXIT_INTERRUPTED = 130
@@ -93,7 +94,7 @@ def _run_update(args: argparse.Namespace) -> int:
         conflict=args.conflict,
     )
     _report_update(result, sys.stdout)
-    return EXIT_CONFLICTS if result.conflicts and not result.pretend else 0
+    return EXIT_CONFLICTS if result.needs_attention else 0
 
 
 def _run_check(args: argparse.Namespace) -> int:
@@ -184,20 +185,48 @@ def _report_new(result: NewResult, out: TextIO) -> None:
 def _report_update(result: UpdateResult, out: TextIO) -> None:
     where = _shown(result.path)
     versions = f"{result.old_commit or '?'} -> {result.new_commit or '?'}"
-    verb = "Would update" if result.pretend else "Updated"
+    if result.changelog:
+        print(f"Changelog ({versions}):", file=out)
+        for line in result.changelog:
+            print(f"  {line}", file=out)
     if not result.changed:
         print(f"{where} is up to date with the template ({versions}); nothing changed.", file=out)
         return
+    verb = "Would update" if result.pretend else "Updated"
     print(f"{verb} {where} ({versions}): {len(result.changed)} path(s) changed.", file=out)
-    for name in result.changed:
-        print(f"  {name}", file=out)
-    if result.conflicts:
-        print(f"{len(result.conflicts)} conflict(s) between your edits and the template:", file=out)
-        for name in result.conflicts:
-            print(f"  {name}", file=out)
-    if not result.pretend:
-        nxt = "resolve the conflicts, then " if result.conflicts else ""
-        print(f"Next: {nxt}review with 'git diff' and commit.", file=out)
+    renamed = [f"{old} -> {new}" for old, new in result.renamed]
+    dropped = [f"{key}: {value!r}" for key, value in result.dropped_answers.items()]
+    sections = (
+        ("created", result.created, ""),
+        ("modified", result.modified, ""),
+        ("deleted (the template dropped them; you had not edited them)", result.deleted, ""),
+        ("renamed (your edits moved along)", renamed, ""),
+        ("answers", result.answers, ""),
+        (
+            "kept: you edited them, the new version no longer renders them",
+            result.kept,
+            "decide what to keep, then delete them",
+        ),
+        (
+            "answers dropped: no longer questions, and no release renamed them",
+            dropped,
+            "read the changelog; pass the value again with --data NEW_KEY=VALUE",
+        ),
+        ("conflict(s) between your edits and the template", result.conflicts, "resolve them"),
+    )
+    for title, items, todo in sections:
+        if items:
+            count = f"{len(items)} " if title.startswith("conflict") else ""
+            print(f"{count}{title}:", file=out)
+            for item in items:
+                print(f"  {item}", file=out)
+            if todo and not result.pretend:
+                print(f"  -> {todo}", file=out)
+    if result.pretend:
+        if result.needs_attention:
+            print("A real run would exit 1: the items above need you.", file=out)
+        return
+    print("Next: review with 'git diff --cached' (the update is staged), then commit.", file=out)
 
 
 def _counts(result: NewResult) -> str:
