@@ -223,6 +223,22 @@ def test_kubernetes_probe_path_is_health_evidence(corpus: dict[str, Detection]) 
     assert ("/status", "k8s/deployment.yaml:13") in paths
 
 
+def test_flow_style_probes_are_read_and_never_stall_detection(tmp_path: Path) -> None:
+    # The old probe pattern backtracked exponentially on flow-style probes followed by
+    # indented lines: detection on this manifest never returned.
+    manifest = (
+        "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n"
+        "      containers:\n        - name: app\n"
+        "          livenessProbe: {httpGet: {path: /livez, port: 8080}}\n"
+        + "          readinessProbe: {tcpSocket: {port: 8080}}\n" * 40
+        + "".join(f"          env{i}: value\n" for i in range(60))
+    )
+    files = dict(CORPUS["go-chi-cmd"])
+    files["deploy/deployment.yaml"] = manifest
+    paths = [(f.value, f.where) for f in detect(build_tree(tmp_path, files)).findings["health_path"]]
+    assert ("/livez", "deploy/deployment.yaml:8") in paths
+
+
 def test_dockerfile_expose_is_port_evidence(corpus: dict[str, Detection]) -> None:
     ports = [(f.value, f.how) for f in corpus["koa-docker-ci"].findings["port"]]
     assert (8081, "Dockerfile EXPOSE") in ports

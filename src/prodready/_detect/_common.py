@@ -32,8 +32,13 @@ _K8S_KIND = re.compile(
     r"^kind:\s*(Deployment|StatefulSet|DaemonSet|Service|Ingress|Rollout|CronJob|Job|ConfigMap)\s*$",
     re.M,
 )
+# Block style (indented lines up to `path:`) or flow style (`{httpGet: {path: /x}}`).
+# Horizontal whitespace only inside the repetition: `\s` there also matches newlines
+# and made the block branch backtrack exponentially on flow-style probes.
 _PROBE_PATH = re.compile(
-    r"(?:livenessProbe|readinessProbe|startupProbe):\s*\n(?:\s+.*\n)*?\s+path:\s*['\"]?(/[\w/.-]*)",
+    r"(?:livenessProbe|readinessProbe|startupProbe):"
+    r"(?:[ \t]*\n(?:[ \t]+\S.*\n|[ \t]*\n)*?[ \t]+path:|[ \t]*\{[^}\n]*?\bpath:)"
+    r"[ \t]*['\"]?(/[\w/.-]*)",
     re.M,
 )
 _COMPOSE = re.compile(r"(^|/)(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
