@@ -235,7 +235,8 @@ def test_flow_style_probes_are_read_and_never_stall_detection(tmp_path: Path) ->
     )
     files = dict(CORPUS["go-chi-cmd"])
     files["deploy/deployment.yaml"] = manifest
-    paths = [(f.value, f.where) for f in detect(build_tree(tmp_path, files)).findings["health_path"]]
+    found = detect(build_tree(tmp_path, files)).findings["health_path"]
+    paths = [(f.value, f.where) for f in found]
     assert ("/livez", "deploy/deployment.yaml:8") in paths
 
 

@@ -7,7 +7,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -168,6 +168,7 @@ def new_project(  # noqa: PLR0913 - mirrors the CLI's flags one to one
             skip_existing=skip_existing,
             vcs_ref=vcs_ref,
             interactive=interactive,
+            fit=fit,
         )
     finally:
         shutil.rmtree(history, ignore_errors=True)
@@ -185,6 +186,7 @@ def _new_project(  # noqa: PLR0913
     skip_existing: bool,
     vcs_ref: str | None,
     interactive: bool | None,
+    fit: Fit | None,
 ) -> NewResult:
     questions = read_questions(src, vcs_ref)
     if questions is not None:
