@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,23 @@ def test_the_table_names_id_place_why_and_fix(
 def test_list_shows_every_check(capsys: pytest.CaptureFixture[str]) -> None:
     result = cli(capsys, "check", "--list")
     assert [line.split()[0] for line in result.out.splitlines()] == list(CHECKS)
+
+
+def _ids_in_readme_table() -> set[str]:
+    """Check IDs the README's comparison table names, with `A to B` ranges expanded."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = readme.split("## Checking a repository", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    ids: set[str] = set()
+    for row in rows:
+        cell = row.rstrip(" |").rsplit("|", 1)[-1]
+        for prefix, start, end in re.findall(
+            r"(PR-[A-Z0-9]+)-(\d{3})(?: to (?:PR-[A-Z0-9]+-)?(\d{3}))?", cell
+        ):
+            last = int(end) if end else int(start)
+            ids |= {f"{prefix}-{n:03d}" for n in range(int(start), last + 1)}
+    return ids
+
+
+def test_readme_comparison_table_names_every_check_and_no_other() -> None:
+    assert _ids_in_readme_table() == set(CHECKS)

@@ -9,20 +9,16 @@
 # tree: inline markers in any file and .rej files, even ones .gitignore hides.
 # Conflicts are committed as they are, for review in the request.
 #
-# PRODREADY_SPEC overrides what pip installs (default: prodready from the template
-# repository the project records); PRODREADY_SPEC=none uses the prodready on PATH.
+# prodready comes from the template repository the project records, at its default
+# branch (the newest release's tooling); PRODREADY_SPEC overrides what pip installs,
+# PRODREADY_SPEC=none uses the prodready on PATH (see scripts/prodready.sh).
 set -euo pipefail
 
 body=${1:?usage: scripts/template-update.sh BODY_FILE}
-source_url=$(sed -n 's/^_src_path: *//p' .copier-answers.yml | tr -d "'\"")
-spec=${PRODREADY_SPEC:-"prodready @ git+${source_url}"}
-if [ "$spec" != none ]; then
-  python3 -m pip install --quiet --disable-pip-version-check "$spec"
-fi
 
 report=$(mktemp)
 status=0
-prodready update --defaults >"$report" 2>&1 || status=$?
+PRODREADY_REF="" "$(dirname "$0")/prodready.sh" update --defaults >"$report" 2>&1 || status=$?
 if [ "$status" -gt 1 ]; then
   cat "$report" >&2
   exit "$status"
