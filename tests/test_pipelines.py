@@ -382,7 +382,13 @@ def test_github_jobs_have_least_privilege_timeouts_and_pinned_actions(
                 "build-push-action" in s.get("uses", "") and s["with"].get("push")
                 for s in job.get("steps", [])
             )
-            assert granted <= {"packages", "security-events"}, f"{where} writes {granted}"
+            # The template-update workflow commits a branch and opens a pull request.
+            writable = (
+                {"contents", "pull-requests"}
+                if name == "template-update.yml"
+                else {"packages", "security-events"}
+            )
+            assert granted <= writable, f"{where} writes {granted}"
             # Only the job uploading `prodready check`'s SARIF writes code scanning
             # alerts (and deploy.yml's call of ci.yml, which grants it to that job).
             uploads_sarif = any(
@@ -596,8 +602,8 @@ def test_gitlab_runs_checks_build_staging_smoke_production(
     }
     production = jobs["deploy-production"]
     assert production["environment"]["name"] == "production"
-    assert [rule.get("when") for rule in production["rules"]] == ["manual"]
-    assert production["rules"][0]["allow_failure"] is False
+    assert [rule.get("when") for rule in production["rules"]] == ["never", "manual"]
+    assert production["rules"][1]["allow_failure"] is False
     for name, job in jobs.items():
         assert re.fullmatch(r"\d+ minutes", job["timeout"]), f"{name} has no timeout"
         env = job.get("environment", {}).get("name")
@@ -670,7 +676,9 @@ def test_gitlab_deploys_and_rolls_back_through_the_scripts(
     for env in DEPLOY_ENVIRONMENTS:
         rollback = jobs[f"rollback-{env}"]
         assert rollback["environment"]["name"] == env
-        assert rollback["rules"][0]["when"] == "manual"
+        # The first rule keeps every job out of template-update pipelines.
+        assert rollback["rules"][0] == {"if": '$TEMPLATE_UPDATE == "true"', "when": "never"}
+        assert rollback["rules"][1]["when"] == "manual"
         assert (
             'scripts/rollback.sh --env "$CI_ENVIRONMENT_NAME" --to "$ROLLBACK_TO"'
             in rollback["script"]
