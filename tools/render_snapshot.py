@@ -29,6 +29,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PARTS = ("copier.yml", "template", "includes")
+ANSWERS_FILE = ".copier-answers.yml"
 # Answers that decide which files a project gets; the rest only change content.
 SHAPE_KEYS = (
     "language",
@@ -121,9 +122,13 @@ def covering_combinations() -> list[dict[str, str]]:
                     "framework": framework,
                     "database": "postgres" if full else "none",
                     "cache": "redis" if full else "none",
+                    "platform": "kubernetes",
+                    "strategy": "rolling",
+                    "ci": "github",
                 }
             )
-    return chosen
+    unique = {combo_id(combo): combo for combo in chosen}
+    return list(unique.values())
 
 
 def combo_id(combo: dict[str, str]) -> str:
@@ -139,10 +144,20 @@ def render_digest(src: Path, combo: dict[str, str]) -> dict[str, str]:
             str(src), dst, data=combo, defaults=True, unsafe=True, quiet=True, overwrite=True
         )
         return {
-            path.relative_to(dst).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            path.relative_to(dst).as_posix(): hashlib.sha256(_stable_bytes(path)).hexdigest()
             for path in sorted(dst.rglob("*"))
             if path.is_file()
         }
+
+
+def _stable_bytes(path: Path) -> bytes:
+    """Read a file, less the answers file's record of where the template was copied from."""
+    data = path.read_bytes()
+    if path.name != ANSWERS_FILE:
+        return data
+    return b"".join(
+        line for line in data.splitlines(keepends=True) if not line.startswith(b"_src_path:")
+    )
 
 
 def snapshot(combos: list[dict[str, str]], jobs: int) -> dict[str, dict[str, str]]:
