@@ -1,11 +1,14 @@
 // Package db opens the service's PostgreSQL connections with pgx.
 //
 // DATABASE_URL is a libpq connection URL and pgx gives its parameters libpq's
-// meaning: sslmode disable, allow, prefer (the default), require (encrypt
-// without verifying the certificate, unless sslrootcert is given: then as
-// verify-ca), verify-ca and verify-full; channel_binding=require refuses a
-// server that cannot bind SCRAM to the TLS channel. Unlike libpq, pgx does not
-// read ~/.postgresql/root.crt: name the root certificate with sslrootcert.
+// meaning (the docs' configuration section lists them): sslmode disable,
+// allow, prefer (the default), require (encrypt without verifying the
+// certificate, unless a root certificate is given with sslrootcert or found at
+// ~/.postgresql/root.crt: then as verify-ca), verify-ca and verify-full;
+// sslrootcert=system trusts the system's authorities and implies verify-full;
+// channel_binding=require refuses a server that cannot bind SCRAM to the TLS
+// channel. One difference: verify-ca and verify-full without any root
+// certificate use the system's authorities, where libpq refuses to connect.
 package db
 
 import (

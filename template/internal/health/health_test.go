@@ -1,12 +1,12 @@
 package health
 
 import (
-	"crypto/tls"
-	"fmt"
-	"net"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -174,10 +174,10 @@ func TestWithoutTheTokenOnlyStatusesAreShown(t *testing.T) {
 func TestMessagesNeverQuoteTheDriver(t *testing.T) {
 	for err, want := range map[error]string{
 		pgAuthFailed{}: "authentication failed (SQLSTATE 28P01)",
-		fmt.Errorf("redis: %w", redisNoAuth("ERR DB index is out of range")): "command refused (ERR)",
-		&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Name: "db.internal.example", Err: "no such host"}}: "host name not found",
+		fmt.Errorf("redis: %w", redisNoAuth("ERR DB index is out of range")):                                                         "command refused (ERR)",
+		&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Name: "db.internal.example", Err: "no such host"}}:                   "host name not found",
 		fmt.Errorf("connect db.internal.example: %w", &tls.CertificateVerificationError{Err: errors.New("x509: unknown authority")}): "TLS handshake failed",
-		errors.New("dial tcp 10.0.0.7:5432: secret internal detail"):                                                              "check failed",
+		errors.New("dial tcp 10.0.0.7:5432: secret internal detail"):                                                                 "check failed",
 	} {
 		if got := Describe(err); got != want {
 			t.Errorf("Describe(%v) = %q, want %q", err, got, want)
