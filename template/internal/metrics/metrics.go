@@ -6,6 +6,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,20 @@ type Registry struct {
 	errors   *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	handler  http.Handler
+	// series caches each label combination's children: looking them up by
+	// label values hashes every value on every request, the hottest path.
+	series sync.Map // seriesKey -> *series
+}
+
+type seriesKey struct {
+	method, route string
+	status        int
+}
+
+type series struct {
+	requests prometheus.Counter
+	errors   prometheus.Counter // nil below 500
+	duration prometheus.Observer
 }
 
 // New returns a registry with the request metrics and the Go and process collectors.
@@ -50,34 +65,40 @@ func New() *Registry {
 // Observe records one finished request. route must be the matched route
 // pattern, never the raw path, so the number of series stays bounded.
 func (r *Registry) Observe(method, route string, status int, elapsed time.Duration) {
-	method = normalizeMethod(method)
-	code := statusText(status)
-	r.requests.WithLabelValues(method, route, code).Inc()
-	if status >= 500 {
-		r.errors.WithLabelValues(method, route, code).Inc()
+	key := seriesKey{normalizeMethod(method), route, status}
+	found, ok := r.series.Load(key)
+	if !ok {
+		found, _ = r.series.LoadOrStore(key, r.newSeries(key))
 	}
-	r.duration.WithLabelValues(method, route).Observe(elapsed.Seconds())
+	s := found.(*series)
+	s.requests.Inc()
+	if s.errors != nil {
+		s.errors.Inc()
+	}
+	s.duration.Observe(elapsed.Seconds())
+}
+
+func (r *Registry) newSeries(k seriesKey) *series {
+	code := strconv.Itoa(k.status)
+	s := &series{
+		requests: r.requests.WithLabelValues(k.method, k.route, code),
+		duration: r.duration.WithLabelValues(k.method, k.route),
+	}
+	if k.status >= 500 {
+		s.errors = r.errors.WithLabelValues(k.method, k.route, code)
+	}
+	return s
+}
+
+// Expect creates a route's error series at zero, so that error-rate alerts
+// and dashboards see 0 instead of no data before the first failure.
+func (r *Registry) Expect(method, route string) {
+	r.errors.WithLabelValues(normalizeMethod(method), route, strconv.Itoa(http.StatusInternalServerError))
 }
 
 // ServeHTTP answers a scrape.
 func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.handler.ServeHTTP(w, req)
-}
-
-// statusCodes spells the common statuses once instead of formatting them per request.
-var statusCodes = func() map[int]string {
-	m := map[int]string{}
-	for code := 100; code < 600; code++ {
-		m[code] = strconv.Itoa(code)
-	}
-	return m
-}()
-
-func statusText(status int) string {
-	if s, ok := statusCodes[status]; ok {
-		return s
-	}
-	return strconv.Itoa(status)
 }
 
 // normalizeMethod keeps client-chosen methods from creating unbounded series.
