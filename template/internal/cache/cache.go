@@ -7,16 +7,20 @@ package cache
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Client returns a pooled client for url; it connects on first use.
-func Client(url string) (*redis.Client, error) {
+// Client returns a pooled client for url; it connects on first use. go-redis's
+// own messages (pool and connection trouble) go to log as JSON lines instead
+// of plain text on stderr.
+func Client(url string, log *slog.Logger) (*redis.Client, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, err
 	}
+	redis.SetLogger(logAdapter{log})
 	return redis.NewClient(opts), nil
 }
 
@@ -29,4 +33,11 @@ func Ping(client *redis.Client) func(context.Context) error {
 		}
 		return nil
 	}
+}
+
+// logAdapter gives go-redis's Printf-style logger interface a slog.Logger.
+type logAdapter struct{ log *slog.Logger }
+
+func (a logAdapter) Printf(ctx context.Context, format string, v ...any) {
+	a.log.WarnContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }
