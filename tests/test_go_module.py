@@ -18,8 +18,9 @@ from dockerfile_model import parse_stages
 from docs_helpers import Renders
 from helpers import REPO_ROOT, choices
 
-# The oldest Go line still supported (Go supports its two newest releases; 1.24 ended with 1.26).
-OLDEST_SUPPORTED_GO = (1, 25)
+# The oldest Go line still supported: Go supports its two newest releases, 1.27 and 1.26
+# (1.25 ended when 1.27 came out in August 2026). Raise it when 1.28 ships.
+OLDEST_SUPPORTED_GO = (1, 26)
 GO_SUM_LINE = re.compile(r"^(\S+) (v\S+?)(/go\.mod)? h1:[A-Za-z0-9+/]{43}=$")
 DIRECT = {
     "github.com/jackc/pgx/v5": "database",
