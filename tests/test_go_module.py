@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,9 @@ import yaml
 from dockerfile_model import parse_stages
 from docs_helpers import Renders
 from helpers import REPO_ROOT, choices
+
+sys.path.insert(0, str(REPO_ROOT / "tools"))
+import refresh_go_sum
 
 # The oldest Go line still supported: Go supports its two newest releases, 1.27 and 1.26
 # (1.25 ended when 1.27 came out in August 2026). Raise it when 1.28 ships.
@@ -119,3 +123,19 @@ def test_the_health_add_in_for_existing_apps_imports_the_standard_library_only()
         imports = re.findall(r'"([^"]+)"', block.group(1))
         third_party = [name for name in imports if "." in name.split("/")[0]]
         assert imports and not third_party, (path.name, third_party)
+
+
+def test_the_refresh_tool_reads_both_layouts_go_mod_tidy_writes() -> None:
+    # One requirement: `require x v` on one line; several: a block; indirect ones marked.
+    single = "module m\n\ngo 1.26.0\n\nrequire github.com/a/b v1.2.3\n"
+    block = (
+        "module m\n\ngo 1.26.0\n\nrequire (\n"
+        "\tgithub.com/a/b v1.2.3\n\tgithub.com/c/d/v9 v9.0.1\n)\n"
+        "\nrequire (\n\tgolang.org/x/sys v0.48.0 // indirect\n)\n"
+    )
+    assert refresh_go_sum.requirements(single) == ("1.26.0", {"github.com/a/b": "v1.2.3"}, [])
+    assert refresh_go_sum.requirements(block) == (
+        "1.26.0",
+        {"github.com/a/b": "v1.2.3", "github.com/c/d/v9": "v9.0.1"},
+        ["golang.org/x/sys v0.48.0"],
+    )
