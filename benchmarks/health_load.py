@@ -125,7 +125,8 @@ def wrk(url: str, seconds: int, connections: int, headers: dict[str, str]) -> tu
         argv += ["-H", f"{key}: {value}"]
     out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+(\S+)", out).group(1)  # type: ignore[union-attr]
+    # The latency distribution's own line: "75.99%" in the thread stats must not match.
+    p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
     return rps, p99
 
 

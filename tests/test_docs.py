@@ -279,7 +279,12 @@ def test_env_table_lists_every_variable_from_the_spec(renders: Renders, index: i
             port = answers.get("port", DEFAULT_PORTS[answers["language"]])
             assert row["default"].strip() == f"`{port}`"
         elif "default" in var:
-            assert row["default"].strip() == f"`{var['default']}`"
+            # Booleans are spelled as an environment spells them (true/false).
+            default = var["default"]
+            spelled = str(default).lower() if isinstance(default, bool) else default
+            assert row["default"].strip() == f"`{spelled}`"
+        if var.get("notes"):
+            assert " ".join(var["notes"].split()) in " ".join(text.split()), var["name"]
 
 
 @pytest.mark.parametrize(("language", "framework"), stacks())

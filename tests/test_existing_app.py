@@ -348,14 +348,14 @@ def test_the_go_image_is_not_older_than_the_modules_go_line(
     files = dict(CORPUS["go-chi-cmd"])
     files["go.mod"] = (
         files["go.mod"]
-        .replace("go 1.22", "go 1.25")
-        .replace("toolchain go1.22.5", "toolchain go1.25.1")
+        .replace("go 1.22", "go 1.27")
+        .replace("toolchain go1.22.5", "toolchain go1.27.3")
     )
     repo = build_tree(tmp_path / "orders", files)
     git_init_commit(repo)
     assert new(capsys, template_src, repo).code == 0
     stages = parse_stages(repo / "Dockerfile")
-    assert stages[0].base == "golang:1.25.1-bookworm"
+    assert stages[0].base == "golang:1.27.3-bookworm"
 
 
 @pytest.mark.parametrize("kind", FITTED)

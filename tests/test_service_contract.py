@@ -35,6 +35,8 @@ from service_runner import (
 CONTRACT = include_yaml("health.yml")
 PATHS = CONTRACT["paths"]
 METRICS = CONTRACT["metrics"]
+DETAILED = CONTRACT["detailed"]
+UNLOGGED = [PATHS[key] for key in CONTRACT["probes_unlogged"]["paths"]]
 CHECK_TIMEOUT_S = 1.5
 HEALTH_TOKEN = "health-token-5f4e3d2c1b0a"
 SECRET_KEY = "django-secret-" + "k" * 50
@@ -87,7 +89,7 @@ def service_env(postgres: Postgres, redis_server: Redis, framework: str) -> dict
         "APP_VERSION": "1.2.3",
         "DATABASE_URL": postgres.url,
         "REDIS_URL": redis_server.url,
-        "HEALTH_TOKEN": HEALTH_TOKEN,
+        DETAILED["token_variable"]: HEALTH_TOKEN,
         "HEALTH_CHECK_TIMEOUT_MS": str(int(CHECK_TIMEOUT_S * 1000)),
         "SHUTDOWN_DELAY_SECONDS": "2",
         "SHUTDOWN_TIMEOUT_SECONDS": "5",
@@ -117,6 +119,15 @@ def service(
 def assert_no_secrets(text: str) -> None:
     leaked = [secret for secret in SECRETS if secret in text]
     assert not leaked, f"secret values leaked: {leaked}"
+
+
+def assert_public_view(body: dict[str, object], checks: set[str]) -> None:
+    """body is /health/detailed as a caller without the token sees it: statuses only."""
+    assert set(body) == set(DETAILED["public_fields"]), body
+    assert isinstance(body["checks"], dict) and set(body["checks"]) == checks, body
+    for name, check in body["checks"].items():
+        assert set(check) == set(DETAILED["public_check_fields"]), (name, check)
+        assert check["status"] in {"ok", "error"}, (name, check)
 
 
 def test_own_lint_typecheck_and_tests_pass(built: tuple[Path, str, str]) -> None:
@@ -150,9 +161,13 @@ def test_endpoints_answer_the_contract(service: Service) -> None:
     assert ready.status == 200, ready.body
     assert ready.json()["status"] == "ok"
 
-    assert get(service.base_url + PATHS["detailed"]).status == 401
-    wrong = get(service.base_url + PATHS["detailed"], headers={"Authorization": "Bearer nope"})
-    assert wrong.status == 401
+    # Without the token (none, wrong, or another scheme) each check's status only.
+    for authorization in (None, "Bearer nope", f"Basic {HEALTH_TOKEN}", HEALTH_TOKEN):
+        headers = {"Authorization": authorization} if authorization else None
+        public = get(service.base_url + PATHS["detailed"], headers=headers)
+        assert public.status == 200, (authorization, public.body)
+        assert_public_view(public.json(), {"postgres", "redis"})
+        assert public.json()["status"] == "ok"
     detailed = get(service.base_url + PATHS["detailed"], headers=AUTH)
     assert detailed.status == 200, detailed.body
     body = detailed.json()
@@ -209,6 +224,11 @@ def test_stopped_dependencies_fail_readiness_fast(
         assert checks["postgres"]["status"] == "ok"
         assert get(service.base_url + PATHS["liveness"]).status == 200
         assert_no_secrets(detailed.body)
+        # Nothing of the failure (driver text, host, port) reaches a caller without the token.
+        public = get(service.base_url + PATHS["detailed"])
+        assert public.status == 503
+        assert_public_view(public.json(), {"postgres", "redis"})
+        assert public.json()["checks"]["redis"] == {"status": "error"}
     finally:
         redis_server.start()
 
@@ -240,18 +260,24 @@ def test_hung_dependencies_cost_one_timeout_not_the_sum(
     wait_ready_again(service)
 
 
-def test_requests_are_logged_as_json_without_secrets(service: Service) -> None:
-    get(service.base_url + PATHS["detailed"] + "?token=query-secret", headers=AUTH)
-    time.sleep(0.5)
-    output = service.output()
+def request_records(output: str) -> list[dict[str, object]]:
+    """The JSON log lines of output that record a request (they carry a route)."""
     records = []
     for line in output.splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and record.get("route") == PATHS["detailed"]:
+        if isinstance(record, dict) and "route" in record:
             records.append(record)
+    return records
+
+
+def test_requests_are_logged_as_json_without_secrets(service: Service) -> None:
+    get(service.base_url + PATHS["detailed"] + "?token=query-secret", headers=AUTH)
+    time.sleep(0.5)
+    output = service.output()
+    records = [r for r in request_records(output) if r["route"] == PATHS["detailed"]]
     assert records, f"no JSON request log for {PATHS['detailed']}:\n{output[-3000:]}"
     record = records[-1]
     assert record["method"] == "GET"
@@ -260,6 +286,58 @@ def test_requests_are_logged_as_json_without_secrets(service: Service) -> None:
     assert {"time", "level", "msg"} <= set(record)
     assert "query-secret" not in output
     assert_no_secrets(output)
+
+
+def test_probes_are_counted_but_not_logged_by_default(service: Service) -> None:
+    for path in UNLOGGED:
+        for _ in range(3):
+            assert get(service.base_url + path).status == 200
+    answer = get(service.base_url + PATHS["metrics"])
+    time.sleep(0.5)
+    logged = {record["route"] for record in request_records(service.output())}
+    assert not logged & set(UNLOGGED), f"probes were access-logged: {logged}"
+    counted = {
+        sample.labels.get("route")
+        for family in text_string_to_metric_families(answer.body)
+        if family.name == METRICS["requests_total"].removesuffix("_total")
+        for sample in family.samples
+    }
+    assert set(UNLOGGED) <= counted
+
+
+def test_probes_are_logged_with_log_probes(
+    built: tuple[Path, str, str], postgres: Postgres, redis_server: Redis
+) -> None:
+    project, language, framework = built
+    env = service_env(postgres, redis_server, framework)
+    env[CONTRACT["probes_unlogged"]["log_variable"]] = "true"
+    svc = Service(project, language, container_command(project), env, free_port()).start()
+    try:
+        svc.wait_healthy()
+        for path in UNLOGGED:
+            get(svc.base_url + path)
+        time.sleep(0.5)
+        logged = {record["route"] for record in request_records(svc.output())}
+    finally:
+        svc.stop()
+    assert set(UNLOGGED) <= logged, logged
+
+
+def test_detailed_shows_no_details_when_no_token_is_configured(
+    built: tuple[Path, str, str], postgres: Postgres, redis_server: Redis
+) -> None:
+    project, language, framework = built
+    env = service_env(postgres, redis_server, framework)
+    del env[DETAILED["token_variable"]]
+    svc = Service(project, language, container_command(project), env, free_port()).start()
+    try:
+        svc.wait_healthy()
+        for headers in (None, AUTH):
+            answer = get(svc.base_url + PATHS["detailed"], headers=headers)
+            assert answer.status == 200, answer.body
+            assert_public_view(answer.json(), {"postgres", "redis"})
+    finally:
+        svc.stop()
 
 
 def test_sigterm_drains_then_exits_cleanly(service: Service) -> None:

@@ -10,6 +10,10 @@ arguments and returns (anything) when the dependency is fine, or raises when it
 is not. It may be a plain or an async function. Raise CheckFailed("short text")
 to choose the message shown in /health/detailed; any other exception shows only
 its type name, since exception texts can quote connection strings.
+
+/health/detailed shows each check's status to anyone; the details (latencies,
+messages, version, uptime) only to a request with the HEALTH_TOKEN bearer token,
+and to nobody when no token is set (the health contract, includes/health.yml).
 """
 
 from __future__ import annotations
@@ -120,7 +124,8 @@ class HealthService:
     Args:
         version: reported by /health/detailed.
         timeout_ms: bound on each check.
-        token: when set, /health/detailed requires it as a bearer token.
+        token: the bearer token that unlocks the details of /health/detailed; without
+            one, every caller gets each check's status only.
         checks: name -> check; defaults to the live module registry.
         secrets: values to scrub from any message shown or logged.
     """
@@ -160,20 +165,17 @@ class HealthService:
 
     def detailed(self, authorization: str | None) -> Reply:
         """GET /health/detailed, for threaded servers."""
-        if not self.authorized(authorization):
-            return self._unauthorized()
-        return self._detailed_reply(self.run_checks())
+        return self._detailed_reply(self.run_checks(), full=self.authorized(authorization))
 
     async def detailed_async(self, authorization: str | None) -> Reply:
         """GET /health/detailed, for asyncio servers."""
-        if not self.authorized(authorization):
-            return self._unauthorized()
-        return self._detailed_reply(await self.run_checks_async())
+        results = await self.run_checks_async()
+        return self._detailed_reply(results, full=self.authorized(authorization))
 
     def authorized(self, authorization: str | None) -> bool:
-        """Whether an Authorization header grants /health/detailed."""
+        """Whether an Authorization header unlocks the details of /health/detailed."""
         if self._token is None:
-            return True
+            return False
         scheme, _, credentials = (authorization or "").partition(" ")
         if scheme.lower() != "bearer":
             return False
@@ -273,8 +275,12 @@ class HealthService:
         }
         return Reply(200 if healthy else 503, body, _NO_STORE)
 
-    def _detailed_reply(self, results: dict[str, CheckResult]) -> Reply:
+    def _detailed_reply(self, results: dict[str, CheckResult], *, full: bool) -> Reply:
         healthy = all(result.status == "ok" for result in results.values())
+        if not full:
+            checks = {name: {"status": result.status} for name, result in results.items()}
+            public = {"status": "ok" if healthy else "degraded", "checks": checks}
+            return Reply(200 if healthy else 503, public, _NO_STORE)
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         body = {
             "status": "ok" if healthy else "degraded",
@@ -287,10 +293,6 @@ class HealthService:
 
     def _shutting_down(self) -> Reply:
         return Reply(503, {"status": "shutting_down"}, _NO_STORE)
-
-    def _unauthorized(self) -> Reply:
-        headers = {**_NO_STORE, "WWW-Authenticate": 'Bearer realm="health"'}
-        return Reply(401, {"status": "unauthorized"}, headers)
 
 
 def _elapsed_ms(started: float) -> float:

@@ -14,13 +14,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -78,8 +83,11 @@ type Checker struct {
 	Timeout time.Duration
 	// Version is reported by the detailed endpoint.
 	Version string
-	// Token, when not empty, is the bearer token the detailed endpoint requires.
+	// Token, when not empty, is the bearer token that unlocks the detailed
+	// endpoint's details; without it callers see each check's status only.
 	Token string
+	// Log, when set, receives each failed check's whole error.
+	Log *slog.Logger
 
 	mu           sync.Mutex
 	checks       []namedCheck
@@ -157,7 +165,7 @@ func (c *Checker) runAll(ctx context.Context, checks []namedCheck) map[string]Re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res := c.runOne(ctx, nc.check)
+			res := c.runOne(ctx, nc.name, nc.check)
 			mu.Lock()
 			results[nc.name] = res
 			mu.Unlock()
@@ -169,7 +177,7 @@ func (c *Checker) runAll(ctx context.Context, checks []namedCheck) map[string]Re
 
 // runOne runs a check under the timeout. The check runs in its own goroutine
 // so that one ignoring its context still costs the caller no more than Timeout.
-func (c *Checker) runOne(ctx context.Context, check Check) Result {
+func (c *Checker) runOne(ctx context.Context, name string, check Check) Result {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	start := time.Now()
@@ -177,7 +185,7 @@ func (c *Checker) runOne(ctx context.Context, check Check) Result {
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				errc <- errors.New("check panicked")
+				errc <- errPanicked
 			}
 		}()
 		errc <- check(ctx)
@@ -195,8 +203,82 @@ func (c *Checker) runOne(ctx context.Context, check Check) Result {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return Result{Status: statusError, LatencyMS: latency, Message: "timed out after " + c.Timeout.String()}
 	}
-	return Result{Status: statusError, LatencyMS: latency, Message: err.Error()}
+	if c.Log != nil {
+		// The whole error goes to the log, for operators; callers get Describe's text.
+		c.Log.Warn("health check failed", "check", name, "error", err.Error())
+	}
+	return Result{Status: statusError, LatencyMS: latency, Message: Describe(err)}
 }
+
+// Describe names what went wrong in words chosen here, never the driver's
+// text, which quotes host names, addresses and user names: an error code the
+// server sent (SQLSTATE, Redis error prefix) or the kind of failure.
+func Describe(err error) string {
+	var sqlState interface{ SQLState() string }
+	if errors.As(err, &sqlState) {
+		code := sqlState.SQLState()
+		switch {
+		case strings.HasPrefix(code, "28"):
+			return "authentication failed (SQLSTATE " + code + ")"
+		case code == "3D000":
+			return "database does not exist (SQLSTATE " + code + ")"
+		case code == "57P03":
+			return "database is starting up (SQLSTATE " + code + ")"
+		}
+		return "database error (SQLSTATE " + code + ")"
+	}
+	var redisErr interface {
+		error
+		RedisError()
+	}
+	if errors.As(err, &redisErr) {
+		prefix, _, _ := strings.Cut(redisErr.Error(), " ")
+		switch prefix {
+		case "WRONGPASS", "NOAUTH", "NOPERM":
+			return "authentication failed (" + prefix + ")"
+		}
+		if isUpperWord(prefix) {
+			return "command refused (" + prefix + ")"
+		}
+		return "command refused"
+	}
+	var certErr *tls.CertificateVerificationError
+	var alert tls.AlertError
+	var recordErr tls.RecordHeaderError
+	if errors.As(err, &certErr) || errors.As(err, &alert) || errors.As(err, &recordErr) ||
+		strings.Contains(err.Error(), "tls: ") || strings.Contains(err.Error(), "x509: ") {
+		return "TLS handshake failed"
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "host name not found"
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return "connection refused"
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "connection failed"
+	}
+	if errors.Is(err, errPanicked) {
+		return errPanicked.Error()
+	}
+	return "check failed"
+}
+
+func isUpperWord(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+var errPanicked = errors.New("check panicked")
 
 // liveBody is encoded once: liveness is the hottest path of the service.
 var liveBody = []byte(`{"status":"ok"}` + "\n")
@@ -231,14 +313,23 @@ func (c *Checker) Ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, readiness{Status: status, Checks: checks})
 }
 
-// Detailed answers internal monitoring with every check's status and latency.
-// When a token is configured it requires `Authorization: Bearer <token>`.
+// publicCheck is a check in the detailed endpoint's public view.
+type publicCheck struct {
+	Status string `json:"status"`
+}
+
+// publicReport is the detailed endpoint's body for callers without the token.
+type publicReport struct {
+	Status string                 `json:"status"`
+	Checks map[string]publicCheck `json:"checks"`
+}
+
+// Detailed answers internal monitoring: every caller gets the overall status
+// and each check's status (200, or 503 when one fails); only a request with
+// `Authorization: Bearer <Token>` also gets latencies, messages, version,
+// uptime and timestamp. A wrong token gets the public view, not a 401; with
+// no Token configured nobody gets details.
 func (c *Checker) Detailed(w http.ResponseWriter, r *http.Request) {
-	if c.Token != "" && !c.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="health"`)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"status": "unauthorized"})
-		return
-	}
 	results := c.Run(r.Context())
 	if results == nil {
 		return
@@ -248,6 +339,14 @@ func (c *Checker) Detailed(w http.ResponseWriter, r *http.Request) {
 		if !res.OK() {
 			status, code = statusDegraded, http.StatusServiceUnavailable
 		}
+	}
+	if !c.authorized(r) {
+		checks := make(map[string]publicCheck, len(results))
+		for name, res := range results {
+			checks[name] = publicCheck{Status: res.Status}
+		}
+		writeJSON(w, code, publicReport{Status: status, Checks: checks})
+		return
 	}
 	version := c.Version
 	if version == "" {
@@ -266,6 +365,9 @@ func (c *Checker) Detailed(w http.ResponseWriter, r *http.Request) {
 // authorized compares the bearer token in constant time. Hashing both sides
 // first keeps the comparison from leaking the token's length.
 func (c *Checker) authorized(r *http.Request) bool {
+	if c.Token == "" {
+		return false
+	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false

@@ -2,8 +2,11 @@ package health
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -85,11 +88,29 @@ func TestShutdownTurnsReadinessOff(t *testing.T) {
 	}
 }
 
-func TestDetailedReport(t *testing.T) {
-	c := New(time.Second, "", "")
+const token = "0123456789abcdef-token"
+
+// redisNoAuth stands for go-redis' error type (a string with a RedisError method).
+type redisNoAuth string
+
+func (e redisNoAuth) Error() string { return string(e) }
+func (redisNoAuth) RedisError()     {}
+
+// pgAuthFailed stands for pgconn.PgError: the server's text names the user and host.
+type pgAuthFailed struct{}
+
+func (pgAuthFailed) Error() string {
+	return "failed to connect to `user=app database=app`: db.internal.example:5432: password authentication failed for user \"app\" (SQLSTATE 28P01)"
+}
+func (pgAuthFailed) SQLState() string { return "28P01" }
+
+func TestDetailedReportWithTheToken(t *testing.T) {
+	c := New(time.Second, "", token)
 	c.Register("postgres", ok)
-	c.Register("redis", func(context.Context) error { return errors.New("redis: NOAUTH Authentication required.") })
-	code, body := get(t, c.Detailed, "")
+	c.Register("redis", func(context.Context) error {
+		return fmt.Errorf("redis: %w", redisNoAuth("NOAUTH Authentication required."))
+	})
+	code, body := get(t, c.Detailed, "Bearer "+token)
 	if code != http.StatusServiceUnavailable || body["status"] != "degraded" {
 		t.Fatalf("got %d %v", code, body)
 	}
@@ -111,38 +132,56 @@ func TestDetailedReport(t *testing.T) {
 		t.Errorf("postgres latency_ms = %v", pg["latency_ms"])
 	}
 	rd := checks["redis"].(map[string]any)
-	if rd["status"] != "error" || rd["message"] != "redis: NOAUTH Authentication required." {
+	if rd["status"] != "error" || rd["message"] != "authentication failed (NOAUTH)" {
 		t.Errorf("redis = %v", rd)
 	}
 }
 
 func TestDetailedAllOK(t *testing.T) {
-	c := New(time.Second, "2.0.1", "")
+	c := New(time.Second, "2.0.1", token)
 	c.Register("postgres", ok)
-	code, body := get(t, c.Detailed, "")
+	code, body := get(t, c.Detailed, "Bearer "+token)
 	if code != http.StatusOK || body["status"] != "ok" || body["version"] != "2.0.1" {
 		t.Fatalf("got %d %v", code, body)
 	}
 }
 
-func TestDetailedRequiresTheBearerToken(t *testing.T) {
-	const token = "0123456789abcdef-token"
-	c := New(time.Second, "", token)
-	for _, header := range []string{"", "Bearer wrong", "Basic " + token, token, "Bearer " + token + "x"} {
-		code, body := get(t, c.Detailed, header)
-		if code != http.StatusUnauthorized || body["status"] != "unauthorized" {
-			t.Errorf("Authorization %q: got %d %v, want 401", header, code, body)
+func TestWithoutTheTokenOnlyStatusesAreShown(t *testing.T) {
+	for _, configured := range []string{token, ""} {
+		c := New(time.Second, "1.0.0", configured)
+		c.Register("postgres", func(context.Context) error { return pgAuthFailed{} })
+		for _, header := range []string{"", "Bearer wrong", "Basic " + token, token, "Bearer " + token + "x", "Bearer "} {
+			code, body := get(t, c.Detailed, header)
+			if code != http.StatusServiceUnavailable || body["status"] != "degraded" || len(body) != 2 {
+				t.Errorf("token %q, Authorization %q: got %d %v, want the public view", configured, header, code, body)
+			}
+			pg := body["checks"].(map[string]any)["postgres"].(map[string]any)
+			if len(pg) != 1 || pg["status"] != "error" {
+				t.Errorf("token %q, Authorization %q: postgres = %v, want its status only", configured, header, pg)
+			}
 		}
 	}
-	if code, _ := get(t, c.Detailed, "Bearer "+token); code != http.StatusOK {
-		t.Errorf("right token: got %d, want 200", code)
-	}
-	if code, _ := get(t, c.Detailed, "bearer "+token); code != http.StatusOK {
-		t.Errorf("the scheme is case-insensitive: got %d, want 200", code)
+	c := New(time.Second, "", token)
+	if code, body := get(t, c.Detailed, "bearer "+token); code != http.StatusOK || body["version"] == nil {
+		t.Errorf("the scheme is case-insensitive: got %d %v", code, body)
 	}
 	// Readiness stays open: probes carry no token.
 	if code, _ := get(t, c.Ready, ""); code != http.StatusOK {
 		t.Errorf("readiness without token: got %d, want 200", code)
+	}
+}
+
+func TestMessagesNeverQuoteTheDriver(t *testing.T) {
+	for err, want := range map[error]string{
+		pgAuthFailed{}: "authentication failed (SQLSTATE 28P01)",
+		fmt.Errorf("redis: %w", redisNoAuth("ERR DB index is out of range")):                                                         "command refused (ERR)",
+		&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Name: "db.internal.example", Err: "no such host"}}:                   "host name not found",
+		fmt.Errorf("connect db.internal.example: %w", &tls.CertificateVerificationError{Err: errors.New("x509: unknown authority")}): "TLS handshake failed",
+		errors.New("dial tcp 10.0.0.7:5432: secret internal detail"):                                                                 "check failed",
+	} {
+		if got := Describe(err); got != want {
+			t.Errorf("Describe(%v) = %q, want %q", err, got, want)
+		}
 	}
 }
 

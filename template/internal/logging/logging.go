@@ -1,14 +1,12 @@
-// Package logging builds the service's logger: JSON lines on stdout with
-// lowercase levels and UTC ISO 8601 times, one line per request.
+// Package logging builds the service's logger: slog's JSON handler writing
+// one line per record straight to stdout (no buffering, so nothing is lost
+// when the process is killed), with lowercase levels and UTC times.
 package logging
 
 import (
-	"bufio"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
-	"time"
 )
 
 // levelNames spells levels in lowercase without formatting them per line.
@@ -46,52 +44,4 @@ func New(w io.Writer, level string) *slog.Logger {
 			return a
 		},
 	}))
-}
-
-// Buffered batches log lines into fewer write system calls, which otherwise
-// cost more than the whole liveness handler. Lines reach w within interval,
-// or sooner when 64 KiB are waiting. Call flush before the process exits:
-// it writes what is left and stops the background flusher.
-func Buffered(w io.Writer, interval time.Duration) (out io.Writer, flush func()) {
-	b := &bufferedWriter{w: bufio.NewWriterSize(w, 64<<10), done: make(chan struct{})}
-	ticker := time.NewTicker(interval)
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		for {
-			select {
-			case <-ticker.C:
-				b.flush()
-			case <-b.done:
-				ticker.Stop()
-				return
-			}
-		}
-	}()
-	var once sync.Once
-	return b, func() {
-		once.Do(func() {
-			close(b.done)
-			<-stopped
-			b.flush()
-		})
-	}
-}
-
-type bufferedWriter struct {
-	mu   sync.Mutex
-	w    *bufio.Writer
-	done chan struct{}
-}
-
-func (b *bufferedWriter) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.w.Write(p)
-}
-
-func (b *bufferedWriter) flush() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	_ = b.w.Flush()
 }

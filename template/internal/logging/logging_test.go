@@ -3,7 +3,6 @@ package logging
 import (
 	"bytes"
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 )
@@ -34,45 +33,20 @@ func TestLevelFilters(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe to read while the flusher writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// countingWriter counts the writes it receives.
+type countingWriter struct{ writes int }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.writes++
+	return len(p), nil
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func TestBufferedLinesArriveWithinTheInterval(t *testing.T) {
-	var sink lockedBuffer
-	w, flush := Buffered(&sink, 20*time.Millisecond)
-	defer flush()
-	New(w, "info").Info("request")
-	deadline := time.Now().Add(time.Second)
-	for sink.String() == "" && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if sink.String() == "" {
-		t.Fatal("a buffered line never reached the output")
-	}
-}
-
-func TestFlushWritesWhatIsLeft(t *testing.T) {
-	var sink lockedBuffer
-	w, flush := Buffered(&sink, time.Hour)
-	New(w, "info").Info("last words")
-	flush()
-	flush() // idempotent
-	if !bytes.Contains([]byte(sink.String()), []byte("last words")) {
-		t.Fatalf("output = %q", sink.String())
+func TestEveryLineIsWrittenAtOnce(t *testing.T) {
+	var out countingWriter
+	logger := New(&out, "info")
+	logger.Info("one")
+	logger.Info("two")
+	if out.writes != 2 {
+		t.Fatalf("%d writes for 2 lines: lines must not wait in a buffer", out.writes)
 	}
 }

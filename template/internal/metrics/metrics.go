@@ -1,156 +1,104 @@
-// Package metrics counts HTTP requests and writes them in the Prometheus text
-// exposition format (version 0.0.4) with nothing but the standard library.
+// Package metrics exports the service's Prometheus metrics with the official
+// client: the request metrics of the health contract, plus the Go runtime
+// (go_*) and process (process_*) collectors.
 package metrics
 
 import (
-	"fmt"
-	"io"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Buckets are the latency histogram's upper bounds in seconds (Prometheus' defaults).
-var Buckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+// Registry holds the service's metrics. Register the app's own with
+// Registry.MustRegister. Its methods are safe for concurrent use.
+type Registry struct {
+	*prometheus.Registry
+	requests *prometheus.CounterVec
+	errors   *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	handler  http.Handler
+	// series caches each label combination's children: looking them up by
+	// label values hashes every value on every request, the hottest path.
+	series sync.Map // seriesKey -> *series
+}
 
 type seriesKey struct {
 	method, route string
 	status        int
 }
 
-type histogramKey struct {
-	method, route string
+type series struct {
+	requests prometheus.Counter
+	errors   prometheus.Counter // nil below 500
+	duration prometheus.Observer
 }
 
-type histogram struct {
-	counts []uint64 // per bucket, not cumulative; the writer sums them
-	sum    float64
-	count  uint64
-}
-
-// Registry holds the request metrics. Its methods are safe for concurrent use.
-type Registry struct {
-	mu        sync.Mutex
-	requests  map[seriesKey]uint64
-	errors    map[seriesKey]uint64
-	durations map[histogramKey]*histogram
-}
-
-// New returns an empty registry.
+// New returns a registry with the request metrics and the Go and process collectors.
 func New() *Registry {
-	return &Registry{
-		requests:  map[seriesKey]uint64{},
-		errors:    map[seriesKey]uint64{},
-		durations: map[histogramKey]*histogram{},
+	r := &Registry{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: RequestsTotal, Help: "Total HTTP requests by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: ErrorsTotal, Help: "HTTP requests answered with a 5xx status, by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: RequestDuration, Help: "HTTP request latency in seconds, by method and route.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"method", "route"}),
 	}
+	r.MustRegister(
+		r.requests, r.errors, r.duration,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	r.handler = promhttp.HandlerFor(r.Registry, promhttp.HandlerOpts{})
+	return r
 }
 
 // Observe records one finished request. route must be the matched route
 // pattern, never the raw path, so the number of series stays bounded.
 func (r *Registry) Observe(method, route string, status int, elapsed time.Duration) {
-	method = normalizeMethod(method)
-	key := seriesKey{method, route, status}
-	seconds := elapsed.Seconds()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.requests[key]++
-	if status >= 500 {
-		r.errors[key]++
+	key := seriesKey{normalizeMethod(method), route, status}
+	found, ok := r.series.Load(key)
+	if !ok {
+		found, _ = r.series.LoadOrStore(key, r.newSeries(key))
 	}
-	h := r.durations[histogramKey{method, route}]
-	if h == nil {
-		h = &histogram{counts: make([]uint64, len(Buckets))}
-		r.durations[histogramKey{method, route}] = h
+	s := found.(*series)
+	s.requests.Inc()
+	if s.errors != nil {
+		s.errors.Inc()
 	}
-	if i, _ := slices.BinarySearch(Buckets, seconds); i < len(Buckets) {
-		h.counts[i]++
-	}
-	h.sum += seconds
-	h.count++
+	s.duration.Observe(elapsed.Seconds())
 }
 
-// WriteTo writes every metric in the Prometheus text format, series sorted so
-// that the output is stable.
-func (r *Registry) WriteTo(w io.Writer) (int64, error) {
-	var b strings.Builder
-	r.mu.Lock()
-	writeCounter(&b, RequestsTotal, "Total HTTP requests by method, route and status.", r.requests)
-	writeHistogram(&b, r.durations)
-	writeCounter(&b, ErrorsTotal, "HTTP requests answered with a 5xx status, by method, route and status.", r.errors)
-	r.mu.Unlock()
-	n, err := io.WriteString(w, b.String())
-	return int64(n), err
+func (r *Registry) newSeries(k seriesKey) *series {
+	code := strconv.Itoa(k.status)
+	s := &series{
+		requests: r.requests.WithLabelValues(k.method, k.route, code),
+		duration: r.duration.WithLabelValues(k.method, k.route),
+	}
+	if k.status >= 500 {
+		s.errors = r.errors.WithLabelValues(k.method, k.route, code)
+	}
+	return s
+}
+
+// Expect creates a route's error series at zero, so that error-rate alerts
+// and dashboards see 0 instead of no data before the first failure.
+func (r *Registry) Expect(method, route string) {
+	r.errors.WithLabelValues(normalizeMethod(method), route, strconv.Itoa(http.StatusInternalServerError))
 }
 
 // ServeHTTP answers a scrape.
-func (r *Registry) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	_, _ = r.WriteTo(w)
-}
-
-func writeCounter(b *strings.Builder, name, help string, series map[seriesKey]uint64) {
-	fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
-	keys := make([]seriesKey, 0, len(series))
-	for k := range series {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b seriesKey) int {
-		if c := strings.Compare(a.method+"\x00"+a.route, b.method+"\x00"+b.route); c != 0 {
-			return c
-		}
-		return a.status - b.status
-	})
-	for _, k := range keys {
-		labels := "method=" + quote(k.method) + ",route=" + quote(k.route) + ",status=" + quote(strconv.Itoa(k.status))
-		writeSample(b, name, labels, strconv.FormatUint(series[k], 10))
-	}
-}
-
-func writeHistogram(b *strings.Builder, series map[histogramKey]*histogram) {
-	name := RequestDuration
-	fmt.Fprintf(b, "# HELP %s HTTP request latency in seconds, by method and route.\n# TYPE %s histogram\n", name, name)
-	keys := make([]histogramKey, 0, len(series))
-	for k := range series {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b histogramKey) int {
-		return strings.Compare(a.method+"\x00"+a.route, b.method+"\x00"+b.route)
-	})
-	for _, k := range keys {
-		h := series[k]
-		labels := "method=" + quote(k.method) + ",route=" + quote(k.route)
-		var cumulative uint64
-		for i, upper := range Buckets {
-			cumulative += h.counts[i]
-			writeSample(b, name+"_bucket", labels+`,le="`+formatFloat(upper)+`"`, strconv.FormatUint(cumulative, 10))
-		}
-		writeSample(b, name+"_bucket", labels+`,le="+Inf"`, strconv.FormatUint(h.count, 10))
-		writeSample(b, name+"_sum", labels, formatFloat(h.sum))
-		writeSample(b, name+"_count", labels, strconv.FormatUint(h.count, 10))
-	}
-}
-
-// writeSample writes one line: name{labels} value.
-func writeSample(b *strings.Builder, name, labels, value string) {
-	b.WriteString(name)
-	b.WriteByte('{')
-	b.WriteString(labels)
-	b.WriteString("} ")
-	b.WriteString(value)
-	b.WriteByte('\n')
-}
-
-func formatFloat(f float64) string {
-	return strconv.FormatFloat(f, 'g', -1, 64)
-}
-
-// quote writes a label value with the escapes the text format defines
-// (backslash, double quote and line feed), which differ from Go's %q.
-func quote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.handler.ServeHTTP(w, req)
 }
 
 // normalizeMethod keeps client-chosen methods from creating unbounded series.
