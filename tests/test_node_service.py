@@ -9,14 +9,15 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import os
 import subprocess
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from helpers import REPO_ROOT, choices, frameworks, render, require_tool
-from service_runner import run_step
+from helpers import REPO_ROOT, choices, frameworks, render
+from service_runner import run_step, toolchain_path, which_in
 
 NODE_STACKS = list(itertools.product(frameworks("node"), choices("database"), choices("cache")))
 LOCK_DATA = REPO_ROOT / "includes" / "node" / "lockfiles.json"
@@ -103,8 +104,9 @@ def test_dependencies_follow_the_answers(project: tuple[Path, dict[str, str]]) -
 
 
 def test_npm_ci_accepts_the_lockfile(project: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
-    npm = require_tool("npm")
     root, _ = project
+    npm = which_in(root, "node", "npm")
+    assert npm is not None
     # Offline with an empty cache: npm can only succeed if the lockfile already
     # holds the whole tree in sync with package.json (any mismatch needs the registry).
     result = subprocess.run(
@@ -120,6 +122,7 @@ def test_npm_ci_accepts_the_lockfile(project: tuple[Path, dict[str, str]], tmp_p
             str(tmp_path / "npm-cache"),
         ],
         cwd=root,
+        env={**os.environ, "PATH": toolchain_path(root, "node")},
         capture_output=True,
         text=True,
         check=False,
