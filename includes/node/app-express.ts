@@ -52,33 +52,17 @@ function routeOf(req: Request): string {
   return typeof pattern === 'string' ? req.baseUrl + pattern : 'unmatched';
 }
 
-/** The metrics for every request, labelled by route pattern. */
-function observe({ health, metrics }: AppDeps) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const started = performance.now();
-    // While draining, ask clients to reconnect (to another instance).
-    if (health.isShuttingDown) res.set('connection', 'close');
-    res.on('finish', () => {
-      metrics.observe({
-        method: req.method,
-        route: routeOf(req),
-        status: res.statusCode,
-        durationMs: performance.now() - started,
-      });
-    });
-    next();
-  };
-}
-
 /**
- * One access log line per request through pino-http, in the shape every stack
- * shares; req.log is a child logger carrying the request id, for handlers.
- * Probes skip it entirely unless logProbes: they are most of the traffic.
+ * The metrics for every request, labelled by route pattern, and one access log
+ * line through pino-http in the shape every stack shares; req.log is a child
+ * logger carrying the request id, for handlers. Probes skip pino-http unless
+ * logProbes: they are most of the traffic. One middleware, since each costs a
+ * dispatch on every request.
  */
-function accessLog({ logger, logProbes = false }: AppDeps) {
+function instrument({ health, metrics, logger, logProbes = false }: AppDeps) {
   const fields = (req: Request, res: Response, durationMs: number) =>
     accessLogFields({ method: req.method, route: routeOf(req), status: res.statusCode, durationMs });
-  const middleware = pinoHttp<Request, Response>({
+  const accessLog = pinoHttp<Request, Response>({
     logger,
     // Only the request id is bound: headers (Authorization) and query strings are never logged.
     quietReqLogger: true,
@@ -92,16 +76,26 @@ function accessLog({ logger, logProbes = false }: AppDeps) {
     customErrorObject: (req, res, _error, value: { responseTime: number }) => fields(req, res, value.responseTime),
   });
   return (req: Request, res: Response, next: NextFunction): void => {
+    const started = performance.now();
+    // While draining, ask clients to reconnect (to another instance).
+    if (health.isShuttingDown) res.set('connection', 'close');
+    res.on('finish', () => {
+      metrics.observe({
+        method: req.method,
+        route: routeOf(req),
+        status: res.statusCode,
+        durationMs: performance.now() - started,
+      });
+    });
     if (!logProbes && isProbe(req.url)) next();
-    else middleware(req, res, next);
+    else accessLog(req, res, next);
   };
 }
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(observe(deps));
-  app.use(accessLog(deps));
+  app.use(instrument(deps));
   // Registered on the app itself: a nested Router costs a dispatch per request.
   addHealthRoutes(app, deps.health);
   app.get(paths.metrics, async (_req, res) => {

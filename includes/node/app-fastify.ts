@@ -98,6 +98,12 @@ export function createApp({ health, logger, metrics, logProbes = false, routes }
     return503OnClosing: false,
   }) as unknown as FastifyInstance;
 
+  if (!logProbes) {
+    // Unlogged probes need no per-request child logger: the parent serves them.
+    app.addHook('onRoute', (route) => {
+      if (isProbe(route.url)) route.childLoggerFactory = (parent) => parent;
+    });
+  }
   app.addHook('onRequest', (_request, reply, done) => {
     // While draining, ask clients to reconnect (to another instance).
     if (health.isShuttingDown) void reply.header('connection', 'close');
