@@ -12,6 +12,7 @@ import importlib.util
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -20,10 +21,11 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import yaml
 
 from helpers import REPO_ROOT, choices, frameworks, render, require_tool
 from servers import Postgres
-from service_runner import run_once, run_step, toolchain_path, which_in
+from service_runner import NODE_MAJOR, run_once, run_step, toolchain_path, which_in
 
 NODE_STACKS = list(itertools.product(frameworks("node"), choices("database"), choices("cache")))
 LOCK_DATA = REPO_ROOT / "includes" / "node" / "lockfiles.json"
@@ -281,3 +283,29 @@ def test_sslmode_means_what_it_means_to_libpq(
     assert authorized, log.read_text(errors="replace")[before:][-2000:]
     encrypted = {"SSL enabled" in line for line in authorized}
     assert encrypted == {expected == "tls"}, authorized
+
+
+def test_one_node_major_everywhere(project: tuple[Path, dict[str, str]]) -> None:
+    # The image, `engines`, the Node type definitions, the rendered CI and this
+    # repo's tests all run the one major includes/versions.jinja names.
+    root, _ = project
+    assert NODE_MAJOR is not None
+    major = NODE_MAJOR[1]
+    package = read_json(root / "package.json")
+    assert package["engines"]["node"] == f">={major}"
+    assert package["devDependencies"]["@types/node"].split(".")[0] == major
+    sources = re.findall(r"^FROM (\S+)", (root / "Dockerfile").read_text(), flags=re.MULTILINE)
+    images = [source for source in sources if ":" in source]  # the rest are earlier stages
+    assert images and all(image.startswith(f"node:{major}.") for image in images), images
+    ci = yaml.safe_load((root / ".github" / "workflows" / "ci.yml").read_text())
+    setup = [
+        step["with"]["node-version"]
+        for job in ci["jobs"].values()
+        for step in job["steps"]
+        if "setup-node" in step.get("uses", "")
+    ]
+    assert setup == [major], setup
+    node = which_in(root, "node", "node")
+    assert node is not None
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith(f"v{major}."), "the tests must run the image's major"
