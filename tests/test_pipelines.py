@@ -726,8 +726,6 @@ def test_github_checks_job_coverage_steps_pass_when_run_locally(
     if not changed:
         return  # exactly the local commands: nothing of the pipeline's own to run
     assert (project / SERVICE_MANIFEST[language]).exists(), "the service's manifest is missing"
-    if language == "node":
-        require_tool("npm")
     if language == "python":
         subprocess.run([sys.executable, "-m", "venv", str(project / ".venv")], check=True)
     env = {**os.environ, "PATH": toolchain_path(project, language), "CI": "true"}

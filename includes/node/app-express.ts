@@ -4,15 +4,20 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import express, { type IRouter, type NextFunction, type Request, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
 
-import { type Health, type HealthResponse, paths } from './health.js';
+import { type Health, type HealthResponse, isProbe, paths } from './health.js';
 import type { Logger } from './logger.js';
-import { type Metrics, recordRequest } from './metrics.js';
+import { type Metrics, accessLogFields } from './metrics.js';
 
 export interface AppDeps {
   health: Health;
   metrics: Metrics;
   logger: Logger;
+  /** Access-log the platform's probes too (LOG_PROBES); they are always counted in the metrics. */
+  logProbes?: boolean;
+  /** Adds the service's own routes (tests add theirs here). */
+  routes?: (app: express.Express) => void;
 }
 
 /** The HTTP server the entry point starts and drains; the same shape for every framework. */
@@ -42,45 +47,75 @@ export function addHealthRoutes(router: IRouter, health: Health): void {
   });
 }
 
-/** One log line and the metrics for every request, labelled by route pattern. */
-function observe({ health, logger, metrics }: AppDeps) {
+function routeOf(req: Request): string {
+  const pattern = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof pattern === 'string' ? req.baseUrl + pattern : 'unmatched';
+}
+
+/**
+ * The metrics for every request, labelled by route pattern, and one access log
+ * line through pino-http in the shape every stack shares; req.log is a child
+ * logger carrying the request id, for handlers. Probes skip pino-http unless
+ * logProbes: they are most of the traffic. One middleware, since each costs a
+ * dispatch on every request.
+ */
+function instrument({ health, metrics, logger, logProbes = false }: AppDeps) {
+  const fields = (req: Request, res: Response, durationMs: number) =>
+    accessLogFields({ method: req.method, route: routeOf(req), status: res.statusCode, durationMs });
+  const accessLog = pinoHttp<Request, Response>({
+    logger,
+    // Only the request id is bound: headers (Authorization) and query strings are never logged.
+    quietReqLogger: true,
+    quietResLogger: true,
+    wrapSerializers: false,
+    serializers: { req: (req: Request) => ({ method: req.method }) },
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    customSuccessMessage: () => 'request',
+    customErrorMessage: () => 'request',
+    customSuccessObject: (req, res, value: { responseTime: number }) => fields(req, res, value.responseTime),
+    customErrorObject: (req, res, _error, value: { responseTime: number }) => fields(req, res, value.responseTime),
+  });
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = performance.now();
     // While draining, ask clients to reconnect (to another instance).
     if (health.isShuttingDown) res.set('connection', 'close');
     res.on('finish', () => {
-      const pattern = (req.route as { path?: unknown } | undefined)?.path;
-      recordRequest(logger, metrics, {
+      metrics.observe({
         method: req.method,
-        route: typeof pattern === 'string' ? req.baseUrl + pattern : 'unmatched',
+        route: routeOf(req),
         status: res.statusCode,
         durationMs: performance.now() - started,
       });
     });
-    next();
+    if (!logProbes && isProbe(req.url)) next();
+    else accessLog(req, res, next);
   };
 }
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(observe(deps));
+  app.use(instrument(deps));
   // Registered on the app itself: a nested Router costs a dispatch per request.
   addHealthRoutes(app, deps.health);
   app.get(paths.metrics, async (_req, res) => {
     res.type(deps.metrics.contentType).send(await deps.metrics.render());
   });
   // Add the service's own routes here.
+  deps.routes?.(app);
 
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });
   });
-  app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+  app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {
       next(error);
       return;
     }
-    deps.logger.error('unhandled error', { error: error instanceof Error ? error.name : 'unknown' });
+    // pino's err serializer keeps the type, message and stack (and the cause's).
+    // Probes carry no request logger unless LOG_PROBES is on.
+    const log = (req.log as Logger | undefined) ?? deps.logger;
+    log.error({ err: error, method: req.method, route: routeOf(req) }, 'unhandled error');
     res.status(500).json({ error: 'internal server error' });
   });
   return app;

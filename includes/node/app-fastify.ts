@@ -2,16 +2,26 @@
 // request logging onto a Fastify instance.
 import type { AddressInfo } from 'node:net';
 
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 
-import { type Health, type HealthResponse, paths } from './health.js';
+import { type Health, type HealthResponse, isProbe, paths } from './health.js';
 import type { Logger } from './logger.js';
-import { type Metrics, recordRequest } from './metrics.js';
+import { type Metrics, type RequestRecord, accessLogFields } from './metrics.js';
 
 export interface AppDeps {
   health: Health;
   metrics: Metrics;
   logger: Logger;
+  /** Access-log the platform's probes too (LOG_PROBES); they are always counted in the metrics. */
+  logProbes?: boolean;
+  /** Adds the service's own routes (tests add theirs here). */
+  routes?: (app: FastifyInstance) => void;
 }
 
 /** The HTTP server the entry point starts and drains; the same shape for every framework. */
@@ -40,23 +50,67 @@ export function healthRoutes(health: Health) {
   };
 }
 
-export function createApp({ health, logger, metrics }: AppDeps): FastifyInstance {
-  // Fastify's own logger stays off: the request log below has the same
-  // format in every language the template renders.
-  const app = Fastify({ logger: false, return503OnClosing: false });
+function record(request: FastifyRequest, reply: FastifyReply): RequestRecord {
+  return {
+    method: request.method,
+    route: request.routeOptions.url ?? 'unmatched',
+    status: reply.statusCode,
+    durationMs: reply.elapsedTime,
+  };
+}
 
+/**
+ * Fastify's own request logging, narrowed to one line per finished request in
+ * the shape every stack shares (no headers, no query string), and none for
+ * probes unless logProbes: they are most of the traffic.
+ */
+class RequestLog extends LogController {
+  constructor(private readonly logProbes: boolean) {
+    super();
+  }
+
+  override isLogDisabled(request: FastifyRequest): boolean {
+    return !this.logProbes && isProbe(request.url);
+  }
+
+  override incomingRequest(): void {
+    // The line is written once the response is known.
+  }
+
+  override routeNotFound(): void {
+    // The finished request's line says "unmatched".
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    const fields = accessLogFields(record(request, reply));
+    if (error) reply.log.error({ ...fields, err: error }, 'request');
+    else if (reply.statusCode >= 500) reply.log.error(fields, 'request');
+    else reply.log.info(fields, 'request');
+  }
+}
+
+export function createApp({ health, logger, metrics, logProbes = false, routes }: AppDeps): FastifyInstance {
+  // Fastify's built-in logger is pino: the service's own instance, narrowed by RequestLog.
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: new RequestLog(logProbes),
+    return503OnClosing: false,
+  }) as unknown as FastifyInstance;
+
+  if (!logProbes) {
+    // Unlogged probes need no per-request child logger: the parent serves them.
+    app.addHook('onRoute', (route) => {
+      if (isProbe(route.url)) route.childLoggerFactory = (parent) => parent;
+    });
+  }
   app.addHook('onRequest', (_request, reply, done) => {
     // While draining, ask clients to reconnect (to another instance).
     if (health.isShuttingDown) void reply.header('connection', 'close');
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    recordRequest(logger, metrics, {
-      method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
-      status: reply.statusCode,
-      durationMs: reply.elapsedTime,
-    });
+    metrics.observe(record(request, reply));
     done();
   });
 
@@ -65,11 +119,15 @@ export function createApp({ health, logger, metrics }: AppDeps): FastifyInstance
     reply.type(metrics.contentType).send(await metrics.render()),
   );
   // Add the service's own routes here.
+  routes?.(app);
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }));
-  app.setErrorHandler<FastifyError>((error, _request, reply) => {
+  app.setErrorHandler<FastifyError>((error, request, reply) => {
     const status = error.statusCode ?? 500;
-    if (status >= 500) logger.error('unhandled error', { error: error.name });
+    // pino's err serializer keeps the type, message and stack (and the cause's).
+    if (status >= 500) {
+      request.log.error({ err: error, method: request.method, route: request.routeOptions.url ?? 'unmatched' }, 'unhandled error');
+    }
     return reply.code(status).send({ error: status >= 500 ? 'internal server error' : error.message });
   });
   return app;

@@ -1,78 +1,47 @@
-// JSON lines on stdout, one object per event. No dependency: the format is
-// small and fixed ({"time", "level", "msg", ...fields}).
+// JSON lines on stdout through pino, in the shape every stack the template
+// renders shares: {"time", "level", "msg", ...fields}. Errors go under `err`,
+// which pino serializes with their type, message and stack (and cause).
+import { type DestinationStream, type Logger, pino } from 'pino';
+
+import { redact } from './redact.js';
+
+export type { Logger } from 'pino';
 
 export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type Level = (typeof LEVELS)[number];
-export type Fields = Record<string, unknown>;
 
-export interface Logger {
-  debug(msg: string, fields?: Fields): void;
-  info(msg: string, fields?: Fields): void;
-  warn(msg: string, fields?: Fields): void;
-  error(msg: string, fields?: Fields): void;
+export interface LoggerOptions {
+  /** Values no line may show (passwords, URLs with credentials): replaced in error texts. */
+  secrets?: readonly string[];
+  /** Where lines go; stdout by default (tests pass their own to capture output). */
+  destination?: DestinationStream;
 }
-
-/** Writes one line; tests pass their own to capture output. */
-export type Sink = (line: string) => void;
 
 /**
- * Stdout, written once per event-loop turn: under load one write carries many
- * lines instead of one system call per request. Pending lines are flushed on
- * exit (process.exit and uncaught errors included).
+ * A logger writing synchronously, so a line logged just before a crash or
+ * process.exit is never lost; probes, the bulk of the traffic, are not logged.
  */
-function bufferedStdout(): Sink {
-  let pending: string[] = [];
-  let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
-    if (pending.length === 0) return;
-    const chunk = pending.join('');
-    pending = [];
-    process.stdout.write(chunk);
-  };
-  process.on('exit', flush);
-  return (line) => {
-    pending.push(`${line}\n`);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
-  };
+export function createLogger(level: Level, { secrets = [], destination }: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level,
+      // No pid/hostname on every line: the platform's log collector adds its own.
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: (error: Error) => scrubbed(pino.stdSerializers.err(error), secrets) },
+    },
+    destination ?? pino.destination({ dest: 1, sync: true }),
+  );
 }
 
-let stdout: Sink | undefined;
+type SerializedError = ReturnType<typeof pino.stdSerializers.err>;
 
-// Formatting a date costs about a microsecond; lines within one millisecond share it.
-let lastMs = 0;
-let lastIso = '';
-function isoNow(): string {
-  const now = Date.now();
-  if (now !== lastMs) {
-    lastMs = now;
-    lastIso = new Date(now).toISOString();
-  }
-  return lastIso;
-}
-
-export function createLogger(minimum: Level, sink?: Sink): Logger {
-  const output = sink ?? (stdout ??= bufferedStdout());
-  const threshold = LEVELS.indexOf(minimum);
-  const write = (level: Level, msg: string, fields?: Fields): void => {
-    if (LEVELS.indexOf(level) < threshold) return;
-    output(JSON.stringify({ time: isoNow(), level, msg, ...fields }));
-  };
-  return {
-    debug: (msg, fields) => {
-      write('debug', msg, fields);
-    },
-    info: (msg, fields) => {
-      write('info', msg, fields);
-    },
-    warn: (msg, fields) => {
-      write('warn', msg, fields);
-    },
-    error: (msg, fields) => {
-      write('error', msg, fields);
-    },
-  };
+/** A serialized error whose message, stack and causes show none of the secrets. */
+function scrubbed(error: SerializedError, secrets: readonly string[]): SerializedError {
+  const clean = (text: unknown) => (typeof text === 'string' ? redact(text, secrets) : text);
+  const result: Record<string, unknown> = { ...error };
+  result.message = clean(error.message);
+  result.stack = clean(error.stack);
+  return result as SerializedError;
 }

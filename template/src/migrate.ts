@@ -6,11 +6,9 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import pg from 'pg';
-
-import { loadConfig, schema } from './config.js';
-import { describeError } from './health.js';
+import { ConfigError, exitWithConfigError, loadConfig, schema } from './config.js';
 import { createLogger } from './logger.js';
+import { PostgresUrlError, connectClient, postgresTarget } from './postgres.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 // Any constant works; every runner of this service must use the same one.
@@ -18,13 +16,12 @@ const LOCK_SQL = "SELECT pg_advisory_lock(hashtext('schema_migrations'))";
 const UNLOCK_SQL = "SELECT pg_advisory_unlock(hashtext('schema_migrations'))";
 
 const config = loadConfig(schema.pick({ DATABASE_URL: true, LOG_LEVEL: true }));
-const logger = createLogger(config.LOG_LEVEL);
-const secrets = [config.DATABASE_URL];
+const logger = createLogger(config.LOG_LEVEL, { secrets: urlSecrets(config.DATABASE_URL) });
+const target = databaseTarget(config.DATABASE_URL);
 
 async function migrate(): Promise<void> {
   const files = (await readdir(MIGRATIONS_DIR)).filter((name) => name.endsWith('.sql')).sort();
-  const client = new pg.Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 10_000 });
-  await client.connect();
+  const client = await connectClient(target, { connectionTimeoutMillis: 10_000 });
   try {
     await client.query(LOCK_SQL);
     await client.query(
@@ -45,12 +42,13 @@ async function migrate(): Promise<void> {
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${version} failed: ${describeError(error, secrets)}`, { cause: error });
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new Error(`migration ${file} failed: ${reason}`, { cause: error });
       }
       count += 1;
-      logger.info('migration applied', { version, duration_ms: Math.round(performance.now() - started) });
+      logger.info({ version, duration_ms: Math.round(performance.now() - started) }, 'migration applied');
     }
-    logger.info('migrations up to date', { applied: count, total: files.length });
+    logger.info({ applied: count, total: files.length }, 'migrations up to date');
   } finally {
     await client.query(UNLOCK_SQL).catch(() => undefined);
     await client.end();
@@ -60,6 +58,22 @@ async function migrate(): Promise<void> {
 try {
   await migrate();
 } catch (error) {
-  logger.error('migrate failed', { error: describeError(error, secrets) });
+  // The logger's err serializer keeps type, message and stack, secrets removed.
+  logger.error({ err: error }, 'migrate failed');
   process.exitCode = 1;
+}
+
+function databaseTarget(url: string) {
+  try {
+    return postgresTarget(url);
+  } catch (error) {
+    if (error instanceof PostgresUrlError) exitWithConfigError(new ConfigError({ DATABASE_URL: error.message }));
+    throw error;
+  }
+}
+
+/** The URL and its password, which no log line may show. */
+function urlSecrets(url: string): string[] {
+  const { password } = new URL(url);
+  return password ? [url, password, decodeURIComponent(password)] : [url];
 }
