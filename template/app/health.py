@@ -156,7 +156,17 @@ class HealthService:
 
     def liveness(self) -> Reply:
         """GET /health: the process can serve; dependencies are not looked at."""
-        return Reply(200, {"status": "ok"}, _NO_STORE)
+        return Reply(200, self.liveness_body(), self.liveness_headers())
+
+    @staticmethod
+    def liveness_body() -> dict[str, Any]:
+        """The body of every liveness answer (constant: servers may encode it once)."""
+        return {"status": "ok"}
+
+    @staticmethod
+    def liveness_headers() -> dict[str, str]:
+        """The extra headers of every liveness answer."""
+        return dict(_NO_STORE)
 
     def readiness(self) -> Reply:
         """GET /health/ready, for threaded servers."""
