@@ -9,8 +9,11 @@ metrics, graceful shutdown and fail-fast configuration.
 
 from __future__ import annotations
 
+import http.client
 import json
+import random
 import signal
+import string
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -141,7 +144,8 @@ def test_migrations_apply_once_and_rerun_cleanly(
 ) -> None:
     project, language, framework = built
     argv = native_argv(project, migrate_argv(framework))
-    env = service_env(postgres, redis_server, framework)
+    # The one-off migrate job is given the database and nothing else (issue 12).
+    env = {"DATABASE_URL": postgres.url}
     for attempt in ("first", "second"):
         result = run_once(project, language, argv, env)
         output = result.stdout + result.stderr
@@ -206,6 +210,29 @@ def test_metrics_count_requests_by_route_and_status(service: Service) -> None:
     assert duration.type == "histogram"
     assert any(sample.name.endswith("_bucket") for sample in duration.samples)
     assert METRICS["errors_total"].removesuffix("_total") in families
+
+
+def test_metrics_label_unknown_methods_other_and_cover_the_process(service: Service) -> None:
+    # Any token is a valid HTTP method: 300 random ones must not become 300 series.
+    rng = random.Random(12)
+    host, port = service.base_url.removeprefix("http://").split(":")
+    for _ in range(300):
+        method = "".join(rng.choices(string.ascii_uppercase, k=10))
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            connection.request(method, PATHS["liveness"])
+            connection.getresponse().read()
+        finally:
+            connection.close()
+    answer = get(service.base_url + PATHS["metrics"])
+    families = {family.name: family for family in text_string_to_metric_families(answer.body)}
+    allowed = {*CONTRACT["methods"], CONTRACT["other_method"]}
+    for name in (METRICS["requests_total"].removesuffix("_total"), METRICS["request_duration"]):
+        methods = {sample.labels["method"] for sample in families[name].samples}
+        assert methods <= allowed, f"{name}: method label values {methods - allowed}"
+    exported = {sample.name for family in families.values() for sample in family.samples}
+    missing = set(CONTRACT["process_metrics"]) - exported
+    assert not missing, f"process metrics missing from {PATHS['metrics']}: {missing}"
 
 
 def test_stopped_dependencies_fail_readiness_fast(

@@ -9,7 +9,7 @@ the union of the closures a service's answers select.
 
 The resolution is universal (valid for every platform and for Python 3.11 and
 later), with one version per package: code rendered from these pins runs on
-this project's Python 3.11 and in the images' Python 3.12.
+this project's Python 3.11 and in the images' Python 3.14.
 
 Usage (needs uv on PATH, or installed in the running interpreter; reaches PyPI)::
 

@@ -55,6 +55,13 @@ _shutdown = threading.Event()
 # Checks run on their own threads so a slow one never blocks a request thread or
 # the event loop; a check that ignores its timeout only ties up one of these.
 _executor = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="health")
+# The run of each check in flight and when it started: concurrent requests share
+# it instead of starting their own, so a burst of probes costs one query per
+# dependency, and a hung dependency ties up one thread per timeout, not one per request.
+_inflight: dict[
+    tuple[object, str, CheckFn], tuple[concurrent.futures.Future[CheckResult], float]
+] = {}
+_inflight_lock = threading.Lock()
 _PROCESS_START = time.monotonic()
 
 
@@ -149,7 +156,17 @@ class HealthService:
 
     def liveness(self) -> Reply:
         """GET /health: the process can serve; dependencies are not looked at."""
-        return Reply(200, {"status": "ok"}, _NO_STORE)
+        return Reply(200, self.liveness_body(), self.liveness_headers())
+
+    @staticmethod
+    def liveness_body() -> dict[str, Any]:
+        """The body of every liveness answer (constant: servers may encode it once)."""
+        return {"status": "ok"}
+
+    @staticmethod
+    def liveness_headers() -> dict[str, str]:
+        """The extra headers of every liveness answer."""
+        return dict(_NO_STORE)
 
     def readiness(self) -> Reply:
         """GET /health/ready, for threaded servers."""
@@ -186,9 +203,23 @@ class HealthService:
     def run_checks(self) -> dict[str, CheckResult]:
         """Run every check at once on the check threads; wait at most one timeout."""
         checks = dict(self._checks)
-        futures = {name: _executor.submit(self._timed, fn) for name, fn in checks.items()}
+        futures = {name: self._shared_run(name, fn) for name, fn in checks.items()}
         concurrent.futures.wait(futures.values(), timeout=self.timeout)
         return {name: self._outcome(name, future) for name, future in futures.items()}
+
+    def _shared_run(self, name: str, fn: CheckFn) -> concurrent.futures.Future[CheckResult]:
+        """The run of fn in flight on the check threads, started if there is none."""
+        key = (self, name, fn)
+        now = time.monotonic()
+        with _inflight_lock:
+            running = _inflight.get(key)
+            # A run older than one timeout is not joined: its dependency may have recovered.
+            if running is not None and now - running[1] < self.timeout:
+                return running[0]
+            future = _executor.submit(self._timed, fn)
+            _inflight[key] = (future, now)
+        future.add_done_callback(lambda done: _forget(key, done))
+        return future
 
     async def run_checks_async(self) -> dict[str, CheckResult]:
         """Run every check at once without blocking the event loop; wait at most one timeout."""
@@ -199,12 +230,13 @@ class HealthService:
             if inspect.iscoroutinefunction(fn):
                 tasks[name] = asyncio.ensure_future(self._timed_async(fn))
             else:
-                tasks[name] = loop.run_in_executor(_executor, self._timed, fn)
+                tasks[name] = asyncio.wrap_future(self._shared_run(name, fn), loop=loop)
         if tasks:
             await asyncio.wait(tasks.values(), timeout=self.timeout)
         results = {}
         for name, task in tasks.items():
-            if not task.done():
+            # A shared run is left alone: other requests may be waiting for it.
+            if not task.done() and inspect.iscoroutinefunction(checks[name]):
                 task.cancel()
             results[name] = self._outcome(name, task)
         return results
@@ -293,6 +325,14 @@ class HealthService:
 
     def _shutting_down(self) -> Reply:
         return Reply(503, {"status": "shutting_down"}, _NO_STORE)
+
+
+def _forget(key: tuple[object, str, CheckFn], done: concurrent.futures.Future[CheckResult]) -> None:
+    """Drop a finished run, so the next request runs the check afresh."""
+    with _inflight_lock:
+        running = _inflight.get(key)
+        if running is not None and running[0] is done:
+            del _inflight[key]
 
 
 def _elapsed_ms(started: float) -> float:

@@ -42,7 +42,12 @@ def _timestamp(seconds: float) -> str:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, msg, then the record's fields."""
+    """One JSON object per line: time, level, msg, the record's fields, and err for an exception.
+
+    err holds the exception's type, message and traceback, so an unhandled error
+    in a view (logged by the server or framework with its exc_info) is one line
+    that says what went wrong and where.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         """Render record as a JSON line."""
@@ -57,8 +62,12 @@ class JsonFormatter(logging.Formatter):
         if record.name != request_log.name:
             entry["logger"] = record.name
         if record.exc_info and record.exc_info[0] is not None:
-            entry["error"] = record.exc_info[0].__name__
-            entry["stack"] = self.formatException(record.exc_info)
+            # The shape of pino's err serializer (the Node services' logger).
+            entry["err"] = {
+                "type": record.exc_info[0].__name__,
+                "message": str(record.exc_info[1]),
+                "stack": self.formatException(record.exc_info),
+            }
         return json.dumps(entry, default=str)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from app.config import settings_or_exit
+from app.config import migration_settings_or_exit
 from app.logs import configure_logging
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -24,6 +24,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 LOCK_KEY = zlib.crc32(b"schema_migrations")
 
 _log = logging.getLogger("app.migrate")
+
+
+class MigrationFailed(Exception):  # noqa: N818 (an outcome the command reports)
+    """A migration file failed; nothing of it was applied (its transaction rolled back)."""
+
+    def __init__(self, path: Path, error: psycopg.Error) -> None:
+        super().__init__(f"{path.name}: {error}")
+        self.path = path
+        self.error = error
 
 
 def pending(applied: set[str]) -> list[Path]:
@@ -44,11 +53,14 @@ def migrate(url: str) -> list[str]:
             )
             rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
             for path in pending({row[0] for row in rows}):
-                with conn.transaction():
-                    conn.execute(path.read_text(encoding="utf-8").encode())
-                    conn.execute(
-                        "INSERT INTO schema_migrations (version) VALUES (%s)", (path.stem,)
-                    )
+                try:
+                    with conn.transaction():
+                        conn.execute(path.read_text(encoding="utf-8").encode())
+                        conn.execute(
+                            "INSERT INTO schema_migrations (version) VALUES (%s)", (path.stem,)
+                        )
+                except psycopg.Error as exc:
+                    raise MigrationFailed(path, exc) from exc
                 _log.info("migration applied", extra={"fields": {"version": path.stem}})
                 done.append(path.stem)
         finally:
@@ -57,20 +69,30 @@ def migrate(url: str) -> list[str]:
 
 
 def main() -> int:
-    """Migrate the database named by DATABASE_URL; exit status 0 on success."""
-    settings = settings_or_exit()
+    """Migrate the database named by DATABASE_URL (the only variable it needs); 0 on success."""
+    settings = migration_settings_or_exit()
     configure_logging(settings.log_level)
     try:
         applied = migrate(settings.database_url.get_secret_value())
+    except MigrationFailed as exc:
+        _log.error("migration failed", extra={"fields": _failure(exc.error, exc.path)})
+        return 1
     except psycopg.Error as exc:
-        # The driver's text can quote the server's address, never the password.
-        _log.error(
-            "migration failed",
-            extra={"fields": {"error": type(exc).__name__, "sqlstate": exc.sqlstate}},
-        )
+        _log.error("migration failed", extra={"fields": _failure(exc, None)})
         return 1
     _log.info("database is up to date", extra={"fields": {"applied": len(applied)}})
     return 0
+
+
+def _failure(error: psycopg.Error, path: Path | None) -> dict[str, object]:
+    """The log fields of a failure: the file, and the server's error (libpq's text)."""
+    # libpq's text names the server's address and user, never the password.
+    fields: dict[str, object] = {"error": type(error).__name__, "message": str(error).strip()}
+    if path is not None:
+        fields["file"] = path.relative_to(MIGRATIONS_DIR.parent).as_posix()
+    if error.sqlstate:
+        fields["sqlstate"] = error.sqlstate
+    return fields
 
 
 if __name__ == "__main__":
