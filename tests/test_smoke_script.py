@@ -98,6 +98,7 @@ def _dead_port() -> int:
 def _run(
     script: Path,
     url: str,
+    *,
     timeout: int = 20,
     path: str | None = None,
     options: tuple[str, ...] = (),
