@@ -349,8 +349,18 @@ def rollout(state: dict[str, Any], args: list[str]) -> int:
     return 0
 
 
+def explain(state: dict[str, Any], args: list[str]) -> int:
+    """The Rollout CRD's schema: Argo Rollouts before 1.7 has no preStop sleep."""
+    old = os.environ.get("FAKE_ARGO_BEFORE_1_7") == "1"
+    if old and args[1].startswith("rollouts.") and args[1].endswith(".preStop.sleep"):
+        print('error: field "sleep" does not exist', file=sys.stderr)
+        return 1
+    return 0
+
+
 VERBS = {
     "argo": argo,
+    "explain": explain,
     "apply": apply_files,
     "get": get_object,
     "delete": change_object,

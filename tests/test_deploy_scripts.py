@@ -753,3 +753,93 @@ def test_kubernetes_deploys_by_digest_too(project: Any, tripwire: Path) -> None:
     assert image == f"ghcr.io/my-org/{root.name}@{digest}"
     (config,) = [d for d in docs if d["kind"] == "ConfigMap"]
     assert config["data"]["APP_VERSION"] == "v1.2"
+
+
+@pytest.mark.parametrize(
+    "combo",
+    [c for c in COMBOS if c["platform"] != "compose"],
+    ids=[i for c, i in zip(COMBOS, IDS, strict=True) if c["platform"] != "compose"],
+)
+def test_release_environments_refuse_preview_images(
+    project: Any, tripwire: Path, combo: dict[str, Any]
+) -> None:
+    # Preview builds come from branches; their repository never reaches a release.
+    root = project(combo)
+    preview_image = f"ghcr.io/my-org/{root.name}/preview:{TAG}@sha256:{'ab' * 32}"
+    for env in ("staging", "production"):
+        result = run_script(
+            root,
+            "deploy.sh",
+            "--env",
+            env,
+            "--image",
+            preview_image,
+            "--dry-run",
+            path_first=tripwire,
+        )
+        assert result.returncode == 2, result.stderr
+        assert "refusing the preview image" in result.stderr
+    allowed = run_script(
+        root,
+        "deploy.sh",
+        "--env",
+        "preview",
+        "--pr",
+        "4",
+        "--image",
+        preview_image,
+        "--dry-run",
+        path_first=tripwire,
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert not (tripwire / "calls").exists()
+
+
+@pytest.mark.parametrize("platform", ["kubernetes", "fly", "compose"])
+def test_django_allowed_hosts_come_from_the_real_host(
+    template_src: Path, tmp_path: Path, tripwire: Path, platform: str
+) -> None:
+    # The ConfigMap said localhost,127.0.0.1,[::1]: probes passed, real requests got 400.
+    from helpers import render
+
+    root = render(
+        template_src,
+        tmp_path / f"django-{platform}",
+        language="python",
+        framework="django",
+        platform=platform,
+        strategy="rolling",
+    )
+    image = f"ghcr.io/my-org/django-{platform}:{TAG}"
+    missing = run_script(
+        root,
+        "deploy.sh",
+        "--env",
+        "production",
+        "--image",
+        image,
+        "--dry-run",
+        path_first=tripwire,
+        env={"APP_URL": ""},
+    )
+    assert missing.returncode == 2
+    assert "APP_URL" in missing.stderr
+    result = run_script(
+        root,
+        "deploy.sh",
+        "--env",
+        "production",
+        "--image",
+        image,
+        "--dry-run",
+        path_first=tripwire,
+        env={"APP_URL": "https://shop.example.com/"},
+    )
+    assert result.returncode == 0, result.stderr
+    expected = {
+        "kubernetes": "#         - ALLOWED_HOSTS=shop.example.com",
+        "fly": "--env ALLOWED_HOSTS=shop.example.com,django-fly.fly.dev",
+        "compose": "ALLOWED_HOSTS=shop.example.com",
+    }[platform]
+    assert expected in result.stdout
+    assert not (tripwire / "calls").exists()

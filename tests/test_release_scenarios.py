@@ -270,3 +270,15 @@ def test_fly_failed_smoke_test_returns_to_the_release_before(fly_app: FlyApp) ->
     dry = fly_app.rollback("--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert fly_app.serving() == digest_image(fly_app.root, 2)
+
+
+@pytest.mark.parametrize("combo", K8S[1:3], ids=K8S_IDS[1:3])
+def test_argo_rollouts_older_than_1_7_is_refused_before_anything_changes(
+    project: Any, tmp_path: Path, combo: dict[str, Any]
+) -> None:
+    cluster = Cluster(project(combo), tmp_path / "bin")
+    result = cluster.deploy(1, FAKE_ARGO_BEFORE_1_7="1")
+    assert result.returncode == 1
+    assert "older than 1.7" in result.stderr
+    assert not [c for c in cluster.calls() if c.startswith(("kubectl apply", "kubectl annotate"))]
+    assert cluster.serving() is None
