@@ -282,3 +282,23 @@ def test_argo_rollouts_older_than_1_7_is_refused_before_anything_changes(
     assert "older than 1.7" in result.stderr
     assert not [c for c in cluster.calls() if c.startswith(("kubectl apply", "kubectl annotate"))]
     assert cluster.serving() is None
+
+
+# --- what the docs promise ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("combo", [K8S[0], FLY], ids=[K8S_IDS[0], combo_id(FLY)])
+def test_the_runbook_says_a_workflow_rollback_waits_for_reviewers(
+    project: Any, combo: dict[str, Any]
+) -> None:
+    # The runbook said nobody approves a rollback; the workflow waits for reviewers.
+    runbook = (project(combo) / "docs" / "runbooks" / "rollback.md").read_text()
+    assert "Nobody needs to approve" not in runbook
+    assert "required reviewers" in runbook
+    assert "changes nothing and says so" in runbook
+
+
+def test_fly_toml_does_not_promise_machines_on_demand(project: Any) -> None:
+    text = (project(FLY) / "fly.toml").read_text()
+    assert "starts more on demand" not in text
+    assert "only\n  # starts stopped ones" in text
