@@ -130,7 +130,7 @@ def expected_deploy(combo: dict[str, Any], name: str, env: str) -> list[str]:
         ]
     if combo["platform"] == "compose":
         compose = (
-            f"env IMAGE_TAG={TAG} APP_ENV={env} docker compose --project-name {name} "
+            f"env IMAGE_TAG={TAG} IMAGE_DIGEST= APP_ENV={env} docker compose --project-name {name} "
             "--file compose.yaml --file compose.production.yaml"
         )
         return [
