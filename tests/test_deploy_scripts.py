@@ -130,7 +130,7 @@ def expected_deploy(combo: dict[str, Any], name: str, env: str) -> list[str]:
         ]
     if combo["platform"] == "compose":
         compose = (
-            f"env IMAGE_TAG={TAG} APP_ENV={env} docker compose --project-name {name} "
+            f"env IMAGE_TAG={TAG} IMAGE_DIGEST= APP_ENV={env} docker compose --project-name {name} "
             "--file compose.yaml --file compose.production.yaml"
         )
         return [
@@ -294,7 +294,13 @@ def test_deploy_kustomization_builds_with_the_image_and_namespace(
         )
 
 
-@pytest.mark.parametrize("combo", COMBOS, ids=IDS)
+# Kubernetes and Fly rollbacks read the live state even in a dry run: their
+# scenarios run against stateful fakes in test_release_scenarios.py.
+@pytest.mark.parametrize(
+    "combo",
+    [c for c in COMBOS if c["platform"] == "compose"],
+    ids=[i for c, i in zip(COMBOS, IDS, strict=True) if c["platform"] == "compose"],
+)
 def test_rollback_to_previous_prints_the_platform_commands(
     project: Any, tripwire: Path, combo: dict[str, Any]
 ) -> None:
@@ -647,33 +653,6 @@ def recording_tool(folder: Path, name: str, body: str) -> None:
     script.chmod(0o755)
 
 
-def test_fly_rollback_redeploys_the_release_before_the_current_one(
-    project: Any, tmp_path: Path
-) -> None:
-    require_tool("jq")
-    root = project(COMBOS[IDS.index("fly-canary-argo")])
-    releases = (
-        '[{"Version": 3, "Status": "failed", "ImageRef": "ghcr.io/x:bad"},'
-        ' {"Version": 2, "Status": "complete", "ImageRef": "ghcr.io/x:current"},'
-        ' {"Version": 1, "Status": "complete", "ImageRef": "ghcr.io/x:good"}]'
-    )
-    recording_tool(tmp_path, "flyctl", f"[ \"$1\" != releases ] || echo '{releases}'")
-    result = run_script(
-        root, "rollback.sh", "--env", "production", "--to", "previous", path_first=tmp_path
-    )
-    assert result.returncode == 0, result.stderr
-    calls = (tmp_path / "calls").read_text().splitlines()
-    assert_in_order(
-        calls,
-        [
-            f"flyctl releases --app {root.name} --image --json",
-            f"flyctl deploy --config fly.toml --app {root.name} --image ghcr.io/x:good "
-            "--env APP_ENV=production --env APP_VERSION=good",
-            f"flyctl status --app {root.name}",
-        ],
-    )
-
-
 def test_compose_deploy_keeps_the_previous_image_and_rollback_returns_to_it(
     project: Any, tmp_path: Path
 ) -> None:
@@ -684,7 +663,7 @@ def test_compose_deploy_keeps_the_previous_image_and_rollback_returns_to_it(
         "docker",
         f"""case "$1 $2" in
   "compose --project-name") [[ " $* " != *" ps --quiet app "* ]] || echo c0ffee ;;
-  "inspect --format") echo "{image}:old" ;;
+  "inspect --format") echo "${{SERVING:-{image}:old}}" ;;
   "image inspect") printf '%s\\n' "{image}:old" "{image}:previous-staging" ;;
 esac""",
     )
@@ -712,10 +691,23 @@ esac""",
     )
     (tmp_path / "calls").unlink()
     rolled = run_script(
-        root, "rollback.sh", "--env", "staging", "--to", "previous", path_first=tmp_path, env=env
+        root,
+        "rollback.sh",
+        "--env",
+        "staging",
+        "--to",
+        "previous",
+        path_first=tmp_path,
+        env={**env, "SERVING": f"{image}:{TAG}"},
     )
     assert rolled.returncode == 0, rolled.stderr
     assert f"deploying {image}:old" in rolled.stderr
+    # A deploy that failed before replacing the container leaves nothing to roll back.
+    unchanged = run_script(
+        root, "rollback.sh", "--env", "staging", "--to", "previous", path_first=tmp_path, env=env
+    )
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert "nothing to roll back" in unchanged.stderr
     missing_host = run_script(
         root,
         "deploy.sh",
@@ -761,3 +753,93 @@ def test_kubernetes_deploys_by_digest_too(project: Any, tripwire: Path) -> None:
     assert image == f"ghcr.io/my-org/{root.name}@{digest}"
     (config,) = [d for d in docs if d["kind"] == "ConfigMap"]
     assert config["data"]["APP_VERSION"] == "v1.2"
+
+
+@pytest.mark.parametrize(
+    "combo",
+    [c for c in COMBOS if c["platform"] != "compose"],
+    ids=[i for c, i in zip(COMBOS, IDS, strict=True) if c["platform"] != "compose"],
+)
+def test_release_environments_refuse_preview_images(
+    project: Any, tripwire: Path, combo: dict[str, Any]
+) -> None:
+    # Preview builds come from branches; their repository never reaches a release.
+    root = project(combo)
+    preview_image = f"ghcr.io/my-org/{root.name}/preview:{TAG}@sha256:{'ab' * 32}"
+    for env in ("staging", "production"):
+        result = run_script(
+            root,
+            "deploy.sh",
+            "--env",
+            env,
+            "--image",
+            preview_image,
+            "--dry-run",
+            path_first=tripwire,
+        )
+        assert result.returncode == 2, result.stderr
+        assert "refusing the preview image" in result.stderr
+    allowed = run_script(
+        root,
+        "deploy.sh",
+        "--env",
+        "preview",
+        "--pr",
+        "4",
+        "--image",
+        preview_image,
+        "--dry-run",
+        path_first=tripwire,
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert not (tripwire / "calls").exists()
+
+
+@pytest.mark.parametrize("platform", ["kubernetes", "fly", "compose"])
+def test_django_allowed_hosts_come_from_the_real_host(
+    template_src: Path, tmp_path: Path, tripwire: Path, platform: str
+) -> None:
+    # The ConfigMap said localhost,127.0.0.1,[::1]: probes passed, real requests got 400.
+    from helpers import render
+
+    root = render(
+        template_src,
+        tmp_path / f"django-{platform}",
+        language="python",
+        framework="django",
+        platform=platform,
+        strategy="rolling",
+    )
+    image = f"ghcr.io/my-org/django-{platform}:{TAG}"
+    missing = run_script(
+        root,
+        "deploy.sh",
+        "--env",
+        "production",
+        "--image",
+        image,
+        "--dry-run",
+        path_first=tripwire,
+        env={"APP_URL": ""},
+    )
+    assert missing.returncode == 2
+    assert "APP_URL" in missing.stderr
+    result = run_script(
+        root,
+        "deploy.sh",
+        "--env",
+        "production",
+        "--image",
+        image,
+        "--dry-run",
+        path_first=tripwire,
+        env={"APP_URL": "https://shop.example.com/"},
+    )
+    assert result.returncode == 0, result.stderr
+    expected = {
+        "kubernetes": "#         - ALLOWED_HOSTS=shop.example.com",
+        "fly": "--env ALLOWED_HOSTS=shop.example.com,django-fly.fly.dev",
+        "compose": "ALLOWED_HOSTS=shop.example.com",
+    }[platform]
+    assert expected in result.stdout
+    assert not (tripwire / "calls").exists()

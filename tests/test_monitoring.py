@@ -6,6 +6,7 @@ checks below still run.
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 from pathlib import Path
@@ -209,6 +210,120 @@ def test_promtool_checks_and_unit_tests_the_rules(
     )
     result = subprocess.run(
         [promtool, "test", "rules", str(tests_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_staging_is_scraped_too_and_every_monitor_carries_the_operator_label(
+    renders: Renders,
+) -> None:
+    # The PodMonitor existed for production only, without a label kube-prometheus-stack
+    # selects: the staging canary analysis and every alert checked nothing.
+    kubectl = require_tool("kubectl")
+    project = renders.get(
+        service_name=SERVICE,
+        platform="kubernetes",
+        strategy="canary",
+        k8s_rollouts="argo",
+        k8s_namespace=NAMESPACE,
+    )
+    for folder, env, kinds in (
+        ("deploy/k8s/monitoring", "production", ["PodMonitor", "PrometheusRule"]),
+        ("deploy/k8s/monitoring/staging", "staging", ["PodMonitor"]),
+    ):
+        out = subprocess.run(
+            [kubectl, "kustomize", str(project / folder)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        docs = list(yaml.safe_load_all(out))
+        assert sorted(doc["kind"] for doc in docs) == kinds
+        for doc in docs:
+            assert doc["metadata"]["namespace"] == f"{NAMESPACE}-{env}"
+            assert doc["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+        monitor = next(doc for doc in docs if doc["kind"] == "PodMonitor")
+        assert monitor["spec"]["podTargetLabels"] == ["rollouts-pod-template-hash"]
+
+
+def _condition(expr: str, result: list[float]) -> bool:
+    """Evaluate an Argo analysis condition (the expr subset the template uses)."""
+    python = expr.replace("&&", " and ").replace("||", " or ").replace("!isNaN", " not isnan")
+    python = python.replace("isNaN", "isnan")
+    return bool(eval(python, {"len": len, "isnan": math.isnan, "result": result}))  # noqa: S307
+
+
+def test_canary_analysis_needs_data_and_counts_only_the_services_traffic(
+    renders: Renders, tmp_path: Path
+) -> None:
+    project = renders.get(
+        service_name=SERVICE,
+        platform="kubernetes",
+        strategy="canary",
+        k8s_rollouts="argo",
+        k8s_namespace=NAMESPACE,
+    )
+    template = yaml.safe_load((project / "deploy/k8s/base/analysis-template.yaml").read_text())
+    (metric,) = template["spec"]["metrics"]
+    success, failure = metric["successCondition"], metric.get("failureCondition", "false")
+    # No data proves nothing: neither passes nor fails, so the run is inconclusive
+    # and the rollout pauses (the old condition passed it).
+    assert not _condition(success, []) and not _condition(failure, [])
+    assert not _condition(success, [math.nan]) and not _condition(failure, [math.nan])
+    assert metric["inconclusiveLimit"] == 0
+    assert _condition(success, [0.01]) and not _condition(failure, [0.01])
+    assert _condition(failure, [0.5]) and not _condition(success, [0.5])
+    # The query, run by promtool on a canary that serves only 200s while its
+    # readiness probe answers 503 (draining) and Prometheus scrapes it.
+    promtool = require_tool("promtool")
+    query = (
+        metric["provider"]["prometheus"]["query"]
+        .replace("{{args.namespace}}", f"{NAMESPACE}-staging")
+        .replace("{{args.canary-hash}}", "abc123")
+    )
+    pod = {"namespace": f"{NAMESPACE}-staging", "rollouts_pod_template_hash": "abc123"}
+
+    def series(metric_name: str, route: str, status: str, per_minute: int) -> dict[str, str]:
+        labels = {**pod, "route": route, "status": status, "method": "GET"}
+        return {"series": metric_name + _series(labels), "values": f"0+{per_minute}x20"}
+
+    tests = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    series(METRICS["requests_total"], "/orders", "200", 60),
+                    series(METRICS["requests_total"], "/health/ready", "503", 600),
+                    series(METRICS["errors_total"], "/health/ready", "503", 600),
+                    series(METRICS["requests_total"], "/metrics", "200", 600),
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": query.strip(),
+                        "eval_time": "10m",
+                        "exp_samples": [{"labels": "{}", "value": 0}],
+                    }
+                ],
+            }
+        ],
+    }
+    # Without any traffic the query has no result (inconclusive), never a 0.
+    tests["tests"].append(
+        {
+            "interval": "1m",
+            "input_series": [series(METRICS["requests_total"], "/health/ready", "200", 600)],
+            "promql_expr_test": [{"expr": query.strip(), "eval_time": "10m", "exp_samples": []}],
+        }
+    )
+    (tmp_path / "analysis_test.yml").write_text(yaml.safe_dump(tests, sort_keys=False))
+    result = subprocess.run(
+        [promtool, "test", "rules", "analysis_test.yml"],
         capture_output=True,
         text=True,
         check=False,

@@ -319,12 +319,33 @@ def test_github_deploy_runs_checks_build_staging_smoke_production(
     assert jobs["checks"]["uses"] == "./.github/workflows/ci.yml"
     assert needs(jobs["build"]) == ["checks"]
     assert needs(jobs["staging"]) == ["build"]
-    assert needs(jobs["smoke-staging"]) == ["staging"]
-    assert "smoke-staging" in needs(jobs["production"])
-    assert ancestors(jobs, "production") == {"checks", "build", "staging", "smoke-staging"}
+    assert "staging" in needs(jobs["production"])
+    assert ancestors(jobs, "production") == {"checks", "build", "staging"}
     assert jobs["staging"]["environment"]["name"] == "staging"
-    assert jobs["smoke-staging"]["environment"]["name"] == "staging"
     assert jobs["production"]["environment"]["name"] == "production"
+
+
+def test_github_promotes_the_digest_the_build_reported_and_smokes_in_the_deploy_job(
+    github_project: tuple[dict[str, str], Path],
+) -> None:
+    # Built once, promoted unchanged: every environment gets IMAGE:SHA@sha256:..., and
+    # the smoke test runs in the deploy job (two close pushes cannot interleave) and
+    # checks the version just deployed.
+    answers, project = github_project
+    jobs = workflows(project)["deploy.yml"]["jobs"]
+    build = jobs["build"]
+    push = next(s for s in build["steps"] if s.get("uses", "").startswith("docker/build-push"))
+    assert build["outputs"]["image"].endswith(f"@${{{{ steps.{push['id']}.outputs.digest }}}}")
+    for name in ("staging", "production"):
+        steps = jobs[name]["steps"]
+        runs = [step.get("run", "") for step in steps]
+        deploy = next(s for s in steps if "scripts/deploy.sh" in s.get("run", ""))
+        assert deploy["env"]["IMAGE_REF"] == "${{ needs.build.outputs.image }}"
+        smoke = next(s for s in steps if s.get("id") == "smoke")
+        if not answers.get("existing_app"):
+            assert '--expect-version "$VERSION"' in smoke["run"]
+            assert smoke["env"]["VERSION"] in {"${{ github.sha }}"}
+        assert runs.index(smoke["run"]) > runs.index(deploy["run"])
 
 
 def test_github_deploy_builds_multi_arch_with_attestations(
@@ -354,10 +375,13 @@ def test_github_deploys_and_rolls_back_through_the_scripts(
         assert f'scripts/deploy.sh --env {env} --image "$IMAGE_REF"' in runs
         concurrency = job["concurrency"]
         assert concurrency == {"group": f"deploy-{env}", "cancel-in-progress": False}
-    for job_name, env in (("smoke-staging", "staging"), ("production", "production")):
+    for job_name, env in (("staging", "staging"), ("production", "production")):
         steps = jobs[job_name]["steps"]
         smoke = [
-            i for i, s in enumerate(steps) if 'scripts/smoke-test.sh "$APP_URL"' in s.get("run", "")
+            i
+            for i, s in enumerate(steps)
+            if s.get("run", "").startswith("scripts/smoke-test.sh ")
+            and s.get("run", "").endswith('"$APP_URL"')
         ]
         rollback = [i for i, s in enumerate(steps) if "scripts/rollback.sh" in s.get("run", "")]
         assert smoke, f"{job_name} runs no smoke test"
@@ -514,6 +538,23 @@ def test_github_previews_follow_the_platform(github_project: tuple[dict[str, str
     assert "head.repo.full_name == github.repository" in jobs["build"]["if"]
 
 
+def test_github_previews_push_to_their_own_repository_for_amd64_only(
+    github_project: tuple[dict[str, str], Path],
+) -> None:
+    # A branch could overwrite a release tag in the production repository.
+    _, project = github_project
+    preview = workflows(project).get("preview.yml")
+    if preview is None:
+        return
+    release_image = workflows(project)["deploy.yml"]["env"]["IMAGE"]
+    assert preview["env"]["IMAGE"] == f"{release_image}/preview"
+    build = preview["jobs"]["build"]
+    push = next(s for s in build["steps"] if s.get("uses", "").startswith("docker/build-push"))
+    assert push["with"]["platforms"] == "linux/amd64"
+    assert not [s for s in build["steps"] if "setup-qemu" in s.get("uses", "")]
+    assert build["outputs"]["image"].endswith(f"@${{{{ steps.{push['id']}.outputs.digest }}}}")
+
+
 def test_github_tooling_matches_the_platform(github_project: tuple[dict[str, str], Path]) -> None:
     answers, project = github_project
     action = (project / ".github" / "actions" / "deploy-tools" / "action.yml").read_text()
@@ -584,21 +625,20 @@ def test_gitlab_runs_checks_build_staging_smoke_production(
     _, project = gitlab_project
     assert not (project / ".github").exists()
     pipeline = load(project / ".gitlab-ci.yml")
-    assert pipeline["stages"] == ["checks", "build", "staging", "smoke", "production", "rollback"]
+    assert pipeline["stages"] == ["checks", "build", "staging", "production", "rollback"]
     jobs = gitlab_jobs(pipeline)
     assert jobs["checks"]["stage"] == jobs["hadolint"]["stage"] == jobs["readiness"]["stage"]
     assert jobs["checks"]["stage"] == "checks"
     assert jobs["build"]["stage"] == "build"
     assert set(needs(jobs["deploy-staging"])) == {"checks", "hadolint", "readiness", "build"}
-    assert needs(jobs["smoke-staging"]) == ["deploy-staging"]
-    assert "smoke-staging" in needs(jobs["deploy-production"])
+    assert "smoke-staging" not in jobs, "deploy and smoke test share one job"
+    assert "deploy-staging" in needs(jobs["deploy-production"])
     assert ancestors(jobs, "deploy-production") == {
         "checks",
         "hadolint",
         "readiness",
         "build",
         "deploy-staging",
-        "smoke-staging",
     }
     production = jobs["deploy-production"]
     assert production["environment"]["name"] == "production"
@@ -619,13 +659,13 @@ def test_gitlab_build_pushes_one_multi_arch_image_per_commit(
 ) -> None:
     _, project = gitlab_project
     pipeline = load(project / ".gitlab-ci.yml")
-    assert pipeline["variables"]["IMAGE_REF"] == "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"
+    assert pipeline["variables"]["IMAGE_TAGGED"] == "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"
     build = " ".join(gitlab_jobs(pipeline)["build"]["script"])
     for flag in (
         "--platform linux/amd64,linux/arm64",
         "--sbom=true",
         "--provenance=mode=max",
-        '--tag "$IMAGE_REF"',
+        '--tag "$IMAGE_TAGGED"',
         "--push",
     ):
         assert flag in build
@@ -650,12 +690,11 @@ def test_gitlab_deploys_and_rolls_back_through_the_scripts(
 ) -> None:
     answers, project = gitlab_project
     jobs = gitlab_jobs(load(project / ".gitlab-ci.yml"))
-    assert jobs["deploy-staging"]["script"] == [
-        'scripts/deploy.sh --env staging --image "$IMAGE_REF"'
-    ]
-    smoke = "\n".join(jobs["smoke-staging"]["script"])
-    assert 'scripts/smoke-test.sh "$APP_URL"' in smoke
-    assert "scripts/rollback.sh --env staging --to previous" in smoke
+    staging = "\n".join(jobs["deploy-staging"]["script"])
+    assert 'scripts/deploy.sh --env staging --image "$IMAGE_REF"' in staging
+    expect = "" if answers.get("existing_app") else '--expect-version "$CI_COMMIT_SHA" '
+    assert f'scripts/smoke-test.sh {expect}"$APP_URL"' in staging
+    assert "scripts/rollback.sh --env staging --to previous" in staging
     production = "\n".join(jobs["deploy-production"]["script"])
     assert 'scripts/deploy.sh --env production --image "$IMAGE_REF"' in production
     assert "scripts/rollback.sh --env production --to previous" in production
@@ -683,6 +722,55 @@ def test_gitlab_deploys_and_rolls_back_through_the_scripts(
             'scripts/rollback.sh --env "$CI_ENVIRONMENT_NAME" --to "$ROLLBACK_TO"'
             in rollback["script"]
         )
+
+
+def test_gitlab_deploys_the_digest_the_build_reported(
+    gitlab_project: tuple[dict[str, str], Path],
+) -> None:
+    answers, project = gitlab_project
+    pipeline = load(project / ".gitlab-ci.yml")
+    jobs = gitlab_jobs(pipeline)
+    assert "IMAGE_REF" not in pipeline.get("variables", {}), "IMAGE_REF comes from the build"
+    builds = ["build"] + (["build-preview"] if answers["platform"] != "compose" else [])
+    for name in builds:
+        build = jobs[name]
+        script = "\n".join(build["script"])
+        assert "--metadata-file build-metadata.json" in script
+        assert 'echo "IMAGE_REF=$IMAGE_TAGGED@$digest" > build.env' in script
+        assert build["artifacts"]["reports"]["dotenv"] == "build.env"
+    if "build-preview" in jobs:
+        preview_tag = jobs["build-preview"]["variables"]["IMAGE_TAGGED"]
+        assert preview_tag.startswith("$CI_REGISTRY_IMAGE/preview:")
+    for name in ("deploy-staging", "deploy-production"):
+        assert "build" in needs(jobs[name])
+    if "deploy-preview" in jobs:
+        assert "build-preview" in needs(jobs["deploy-preview"])
+        assert "build" not in needs(jobs["deploy-preview"])
+
+
+def test_gitlab_deploy_image_has_every_tool_the_scripts_need(
+    gitlab_project: tuple[dict[str, str], Path],
+) -> None:
+    # The Fly deploy image had bash and curl but no jq: every rollback failed.
+    answers, project = gitlab_project
+    deploy = gitlab_jobs(load(project / ".gitlab-ci.yml"), include_hidden=True)[".deploy"]
+    image_tools = {
+        "kubernetes": {"kubectl", "bash", "curl", "jq"},  # alpine/k8s
+        "fly": set(),  # plain alpine
+        "compose": {"docker"},  # docker CLI image
+    }[answers["platform"]]
+    installed = set(image_tools)
+    for line in deploy["before_script"]:
+        for packages in re.findall(r"apk add --no-cache ([\w -]+)", line):
+            installed.update(packages.split())
+        installed.update(re.findall(r"/usr/local/bin[/ ]([\w-]+)", line))
+    needed = {
+        tool
+        for name in ("deploy.sh", "rollback.sh")
+        for tool in re.findall(r"^\s*need (\w+)$", (project / "scripts" / name).read_text(), re.M)
+    }
+    assert needed, "the scripts declare the tools they need"
+    assert needed <= installed, f"missing from the deploy image: {sorted(needed - installed)}"
 
 
 def test_gitlab_pipeline_calls_only_rendered_scripts(

@@ -32,6 +32,9 @@ class _Service(ThreadingHTTPServer):
     # Requests to readiness before it turns ready (0: ready from the start).
     not_ready_for = 0
     hits = 0
+    # What /health/detailed reports, and the bearer token it requires (None: open).
+    version = "3f9c2ab"
+    token: str | None = None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -49,6 +52,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(
                 status, json.dumps({"status": state, "checks": {"postgres": state}}).encode()
             )
+        elif self.path == "/health/detailed":
+            if self.server.token and self.headers.get("Authorization") != (
+                f"Bearer {self.server.token}"
+            ):
+                self._send(401, b'{"status":"unauthorized"}')
+                return
+            body = {"status": "ok", "version": self.server.version, "checks": {}}
+            self._send(200, json.dumps(body, indent=2).encode())
         else:
             self._send(404, b'{"error":"not found"}')
 
@@ -85,13 +96,21 @@ def _dead_port() -> int:
 
 
 def _run(
-    script: Path, url: str, timeout: int = 20, path: str | None = None
+    script: Path,
+    url: str,
+    *,
+    timeout: int = 20,
+    path: str | None = None,
+    options: tuple[str, ...] = (),
+    token: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SMOKE_TIMEOUT_SECONDS": str(timeout), "SMOKE_MAX_DELAY_SECONDS": "1"}
     if path is not None:
         env["PATH"] = path
+    if token is not None:
+        env["HEALTH_TOKEN"] = token
     return subprocess.run(
-        [str(script), url],
+        [str(script), *options, url],
         env=env,
         capture_output=True,
         text=True,
@@ -173,7 +192,10 @@ def test_works_with_wget_when_curl_is_missing(
     assert "/health/ready: HTTP 503" in result.stderr
 
 
-@pytest.mark.parametrize("args", [[], ["not-a-url"], ["http://a", "extra"]])
+@pytest.mark.parametrize(
+    "args",
+    [[], ["not-a-url"], ["http://a", "extra"], ["--expect-version"], ["--bogus", "http://a"]],
+)
 def test_rejects_bad_usage(script: Path, args: list[str]) -> None:
     result = subprocess.run(
         [str(script), *args], capture_output=True, text=True, check=False, timeout=10
@@ -189,3 +211,38 @@ def test_rejects_a_non_numeric_timeout(script: Path) -> None:
     )
     assert result.returncode == 2
     assert "SMOKE_TIMEOUT_SECONDS" in result.stderr
+
+
+def test_expect_version_passes_only_on_the_release_deployed(
+    script: Path, service: _Service
+) -> None:
+    # Two close pushes: the smoke test of A must not pass on B's release.
+    require_tool("curl")
+    passed = _run(script, _url(service), options=("--expect-version", "3f9c2ab"))
+    assert passed.returncode == 0, passed.stderr
+    assert "version 3f9c2ab" in passed.stdout
+    service.version = "9e8d7c6"
+    failed = _run(script, _url(service), timeout=1, options=("--expect-version", "3f9c2ab"))
+    assert failed.returncode == 1
+    assert "version '9e8d7c6' serves, expected '3f9c2ab'" in failed.stderr
+
+
+def test_expect_version_sends_the_health_token(script: Path, service: _Service) -> None:
+    require_tool("curl")
+    service.token = "a-long-health-token"
+    refused = _run(script, _url(service), timeout=1, options=("--expect-version", "3f9c2ab"))
+    assert refused.returncode == 1
+    assert "HTTP 401" in refused.stderr
+    result = _run(
+        script, _url(service), options=("--expect-version", "3f9c2ab"), token=service.token
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_help_exits_zero_and_documents_the_options(script: Path) -> None:
+    result = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, check=False, timeout=10
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--expect-version" in result.stdout
+    assert "HEALTH_TOKEN" in result.stdout
