@@ -274,6 +274,37 @@ rollback-production:
   script: [scripts/rollback.sh --env production]
 """
 
+CLOUDRUN_SERVICE = f"""\
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: svc
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/minScale: "2"
+        autoscaling.knative.dev/maxScale: "10"
+    spec:
+      serviceAccountName: svc-run@acme-prod.iam.gserviceaccount.com
+      containers:
+        - image: us-docker.pkg.dev/acme-prod/svc/svc@sha256:{D64}
+          ports:
+            - containerPort: 3000
+          env:
+            - name: LOG_LEVEL
+              value: info
+            - name: DATABASE_URL
+              valueFrom:
+                secretKeyRef: {{name: svc-database-url, key: latest}}
+          resources:
+            limits: {{cpu: "1", memory: 256Mi}}
+          startupProbe:
+            httpGet: {{path: /health/ready, port: 3000}}
+          livenessProbe:
+            httpGet: {{path: /health, port: 3000}}
+"""
+
 GOOD: dict[str, str] = {
     "package.json": PACKAGE_JSON,
     "src/server.ts": SERVER,
@@ -284,6 +315,7 @@ GOOD: dict[str, str] = {
     **OBJECTS,
     "fly.toml": FLY_TOML,
     "compose.yaml": COMPOSE,
+    "deploy/cloudrun/service.yaml": CLOUDRUN_SERVICE,
     ".github/workflows/ci.yml": CI,
     ".github/workflows/deploy.yml": deploy_workflow(),
     ".github/workflows/rollback.yml": ROLLBACK_WORKFLOW,
@@ -335,6 +367,7 @@ FAILING: dict[str, Mutation] = {
         "deploy/k8s/deployment.yaml": None,
         "fly.toml": None,
         "compose.yaml": None,
+        "deploy/cloudrun/service.yaml": None,
     },
     "PR-IMG-008": _replace(
         "Dockerfile", "ENV NODE_ENV=production", "ARG NPM_TOKEN\nENV NODE_ENV=production"
@@ -361,6 +394,31 @@ FAILING: dict[str, Mutation] = {
     "PR-FLY-003": _replace("fly.toml", "min_machines_running = 2", "min_machines_running = 1"),
     "PR-FLY-004": _replace("fly.toml", "force_https = true", "force_https = false"),
     "PR-FLY-005": _replace("fly.toml", '[[vm]]\n  memory = "256mb"\n', ""),
+    "PR-CR-001": _replace(
+        "deploy/cloudrun/service.yaml",
+        "          livenessProbe:\n            httpGet: {path: /health, port: 3000}\n",
+        "",
+    ),
+    "PR-CR-002": _replace("deploy/cloudrun/service.yaml", "path: /health/ready", "path: /ready"),
+    "PR-CR-003": _replace(
+        "deploy/cloudrun/service.yaml", '        autoscaling.knative.dev/maxScale: "10"\n', ""
+    ),
+    "PR-CR-004": _replace(
+        "deploy/cloudrun/service.yaml",
+        "svc-run@acme-prod.iam.gserviceaccount.com",
+        "123456789-compute@developer.gserviceaccount.com",
+    ),
+    "PR-CR-005": _replace(
+        "deploy/cloudrun/service.yaml",
+        "              valueFrom:\n"
+        "                secretKeyRef: {name: svc-database-url, key: latest}",
+        "              value: postgres://app:hunter2@db:5432/app",
+    ),
+    "PR-CR-006": _replace(
+        "deploy/cloudrun/service.yaml",
+        'autoscaling.knative.dev/minScale: "2"',
+        'autoscaling.knative.dev/minScale: "0"',
+    ),
     "PR-CMP-001": {
         **_replace(
             "compose.yaml",

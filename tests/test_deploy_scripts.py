@@ -28,7 +28,7 @@ COMBOS: list[dict[str, Any]] = [
 IDS = [combo_id(c) for c in COMBOS]
 TAG = "3f9c2ab"
 # Tools the scripts drive; the dry-run tests put failing stand-ins first on PATH.
-DRIVEN = ("kubectl", "flyctl", "docker", "jq")
+DRIVEN = ("kubectl", "flyctl", "docker", "jq", "gcloud")
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def project(template_src: Path, tmp_path_factory: pytest.TempPathFactory) -> Any
 
 @pytest.fixture(scope="module")
 def tripwire(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A bin folder whose kubectl/flyctl/docker/jq record their call and fail."""
+    """A bin folder whose kubectl/flyctl/docker/jq/gcloud record their call and fail."""
     folder = tmp_path_factory.mktemp("tripwire")
     for tool in DRIVEN:
         script = folder / tool
@@ -107,7 +107,12 @@ def test_scripts_pass_shellcheck(project: Any) -> None:
 
 @pytest.mark.parametrize("combo", COMBOS, ids=IDS)
 def test_scripts_carry_only_their_platforms_logic(project: Any, combo: dict[str, Any]) -> None:
-    tools = {"kubernetes": "kubectl ", "fly": "flyctl ", "compose": "docker "}
+    tools = {
+        "kubernetes": "kubectl ",
+        "fly": "flyctl ",
+        "compose": "docker ",
+        "cloudrun": "gcloud ",
+    }
     root = project(combo)
     for name in ("deploy.sh", "rollback.sh"):
         text = (root / "scripts" / name).read_text()
@@ -128,6 +133,8 @@ def expected_deploy(combo: dict[str, Any], name: str, env: str) -> list[str]:
             f"--ha={'false' if env == 'preview' else 'true'}",
             f"flyctl status --app {app}",
         ]
+    if combo["platform"] == "cloudrun":
+        return expected_cloudrun_deploy(combo, name, env)
     if combo["platform"] == "compose":
         compose = (
             f"env IMAGE_TAG={TAG} IMAGE_DIGEST= APP_ENV={env} docker compose --project-name {name} "
@@ -147,6 +154,42 @@ def expected_deploy(combo: dict[str, Any], name: str, env: str) -> list[str]:
             f"--for=condition=complete job/{name}-migrate",
         ]
     return steps + k8s_workload_steps(combo, name, ns, preview=env == "preview")
+
+
+def cloudrun_where(name: str) -> str:
+    """The --project/--region flags of every gcloud call (the gcp_* answers' defaults)."""
+    return f"--project {name}-prod --region us-central1"
+
+
+def expected_cloudrun_deploy(combo: dict[str, Any], name: str, env: str) -> list[str]:
+    """A dry run sees a serving revision, so blue-green and canary take their gradual path."""
+    service = name if env == "production" else f"{name}-staging"
+    where = cloudrun_where(name)
+    steps = [f"gcloud run services describe {service} {where} --format json"]
+    if combo.get("database", "postgres") == "postgres":
+        steps += [
+            f"gcloud run jobs deploy {service}-migrate {where} --quiet --image ghcr.io/my-org/"
+            f"{name}:{TAG}",
+            f"gcloud run jobs execute {service}-migrate {where} --wait",
+        ]
+    steps.append("gcloud run services replace ")
+    update = f"gcloud run services update-traffic {service} {where} --quiet --to-revisions"
+    if combo["strategy"] != "rolling":
+        steps += [
+            f"gcloud run services describe {service} {where} --format json",
+            "scripts/smoke-test.sh 'https://candidate---<service-url>'",
+        ]
+    if combo["strategy"] == "canary":
+        steps += [
+            f"{update} '<new-revision>=5,<previous-revision>=95'",
+            "sleep 60",
+            "scripts/smoke-test.sh",
+            f"{update} '<new-revision>=50,<previous-revision>=50'",
+            "sleep 60",
+        ]
+    if combo["strategy"] != "rolling":
+        steps.append(f"{update} '<new-revision>=100'")
+    return steps
 
 
 def select_slot(service: str, ns: str, slot: str) -> str:
@@ -223,7 +266,8 @@ def test_deploy_dry_run_prints_the_platform_commands(
     project: Any, tripwire: Path, combo: dict[str, Any]
 ) -> None:
     root = project(combo)
-    envs = ["staging", "production"] + ([] if combo["platform"] == "compose" else ["preview"])
+    no_previews = ("compose", "cloudrun")
+    envs = ["staging", "production"] + ([] if combo["platform"] in no_previews else ["preview"])
     for env in envs:
         pr = ["--pr", "7"] if env == "preview" else []
         printed = dry_run(
@@ -315,6 +359,13 @@ def test_rollback_to_previous_prints_the_platform_commands(
             f"flyctl deploy --config fly.toml --app {name}",
             f"flyctl status --app {name}",
         ]
+    elif platform == "cloudrun":
+        where = cloudrun_where(name)
+        expected = [
+            f"gcloud run services describe {name} {where} --format json",
+            f"gcloud run services update-traffic {name} {where} --quiet "
+            "--to-revisions '<previous-revision>=100'",
+        ]
     elif platform == "compose":
         expected = [
             "docker image inspect --format '{{join .RepoTags \"\\n\"}}' "
@@ -400,8 +451,10 @@ def test_scripts_refuse_to_guess(project: Any, tripwire: Path, combo: dict[str, 
 
 @pytest.mark.parametrize(
     "combo",
-    [c for c in COMBOS if c["platform"] != "compose"],
-    ids=[i for c, i in zip(COMBOS, IDS, strict=True) if c["platform"] != "compose"],
+    [c for c in COMBOS if c["platform"] not in ("compose", "cloudrun")],
+    ids=[
+        i for c, i in zip(COMBOS, IDS, strict=True) if c["platform"] not in ("compose", "cloudrun")
+    ],
 )
 def test_preview_environments_are_destroyed_by_pr(
     project: Any, tripwire: Path, combo: dict[str, Any]
@@ -420,8 +473,11 @@ def test_preview_environments_are_destroyed_by_pr(
     assert refused.returncode == 2
 
 
-def test_compose_has_no_preview(project: Any, tripwire: Path) -> None:
-    root = project(COMBOS[IDS.index("compose-rolling-argo")])
+@pytest.mark.parametrize("platform", ["compose", "cloudrun"])
+def test_platforms_without_previews_refuse_them(
+    project: Any, tripwire: Path, platform: str
+) -> None:
+    root = project(COMBOS[IDS.index(f"{platform}-rolling-argo")])
     result = run_script(
         root,
         "deploy.sh",

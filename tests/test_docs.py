@@ -47,10 +47,17 @@ def _project(renders: Renders, index: int) -> tuple[dict[str, Any], Path]:
     return answers, renders.get(**answers)
 
 
-def _expected_commands(shape: dict[str, str], image: str) -> list[str]:
+def _expected_commands(shape: dict[str, str], image: str) -> list[str]:  # noqa: PLR0911
     """Commands the runbook must show for one platform and strategy, with the real names."""
     platform, strategy = shape["platform"], shape["strategy"]
     rollouts = shape.get("k8s_rollouts")
+    if platform == "cloudrun":
+        where = f"--project {(SERVICE + '-prod')[:30].rstrip('-')} --region us-central1"
+        return [
+            f"gcloud run services describe {SERVICE} {where} --format 'yaml(status.traffic)'",
+            f"gcloud run services update-traffic {SERVICE} {where} "
+            "--to-revisions <previous-revision>=100",
+        ]
     if platform == "fly":
         return [
             f"fly releases --app {SERVICE} --image",
@@ -94,9 +101,10 @@ def _expected_commands(shape: dict[str, str], image: str) -> list[str]:
 
 # Commands that belong to other platforms: a runbook must not show them.
 FOREIGN = {
-    "kubernetes": ["fly deploy", "fly releases", "docker compose"],
-    "fly": ["kubectl", "docker compose"],
-    "compose": ["kubectl", "fly deploy"],
+    "kubernetes": ["fly deploy", "fly releases", "docker compose", "gcloud run"],
+    "fly": ["kubectl", "docker compose", "gcloud run"],
+    "compose": ["kubectl", "fly deploy", "gcloud run"],
+    "cloudrun": ["kubectl", "fly deploy", "docker compose"],
 }
 
 

@@ -34,7 +34,7 @@ def _rules(renders: Renders, platform: str) -> tuple[Path, list[dict[str, Any]]]
         assert rule["apiVersion"] == "monitoring.coreos.com/v1"
         assert rule["kind"] == "PrometheusRule"
         return project, rule["spec"]["groups"]
-    assert not (project / "deploy").exists()
+    assert not (project / "deploy" / "k8s").exists()
     return project, yaml.safe_load((project / "monitoring/alerts.yml").read_text())["groups"]
 
 

@@ -396,6 +396,7 @@ def test_github_jobs_have_least_privilege_timeouts_and_pinned_actions(
     github_project: tuple[dict[str, str], Path],
 ) -> None:
     answers, project = github_project
+    registry = load(project / ".copier-answers.yml")["registry"]
     for name, workflow in workflows(project).items():
         assert workflow["permissions"] == {}, f"{name}: top-level permissions must be empty"
         for job_name, job in workflow["jobs"].items():
@@ -410,9 +411,18 @@ def test_github_jobs_have_least_privilege_timeouts_and_pinned_actions(
             writable = (
                 {"contents", "pull-requests"}
                 if name == "template-update.yml"
-                else {"packages", "security-events"}
+                else {"packages", "security-events", "id-token"}
             )
             assert granted <= writable, f"{where} writes {granted}"
+            # Only Cloud Run's jobs mint OIDC tokens (Workload Identity Federation), and
+            # only the ones that talk to Google: the push and the deploy tooling.
+            talks_to_google = any(
+                s.get("uses", "").startswith(("google-github-actions/auth@", "./.github/actions/"))
+                for s in job.get("steps", [])
+            )
+            assert ("id-token" in granted) == (
+                answers["platform"] == "cloudrun" and talks_to_google
+            ), where
             # Only the job uploading `prodready check`'s SARIF writes code scanning
             # alerts (and deploy.yml's call of ci.yml, which grants it to that job).
             uploads_sarif = any(
@@ -420,9 +430,7 @@ def test_github_jobs_have_least_privilege_timeouts_and_pinned_actions(
             )
             calls_ci = job.get("uses") == "./.github/workflows/ci.yml"
             assert ("security-events" in granted) == (uploads_sarif or calls_ci), where
-            assert ("packages" in granted) == (
-                pushes and answers.get("registry", "ghcr.io") == "ghcr.io"
-            ), where
+            assert ("packages" in granted) == (pushes and registry == "ghcr.io"), where
             if "uses" not in job:  # a reusable workflow call takes the callee's timeouts
                 assert isinstance(job["timeout-minutes"], int), f"{where} has no timeout"
         for job_name, step in steps_of(workflow):
@@ -522,7 +530,7 @@ def test_github_rollback_is_manual_and_passes_inputs_through_env(
 def test_github_previews_follow_the_platform(github_project: tuple[dict[str, str], Path]) -> None:
     answers, project = github_project
     preview = workflows(project).get("preview.yml")
-    if answers["platform"] == "compose":
+    if answers["platform"] in ("compose", "cloudrun"):
         assert preview is None
         return
     assert preview is not None
@@ -564,8 +572,13 @@ def test_github_tooling_matches_the_platform(github_project: tuple[dict[str, str
     assert ("kubectl-argo-rollouts" in action) == argo
     assert ("setup-flyctl@" in action) == (platform == "fly")
     assert ("ssh-agent" in action) == (platform == "compose")
+    assert ("google-github-actions/setup-gcloud@" in action) == (platform == "cloudrun")
+    assert ("workload_identity_provider:" in action) == (platform == "cloudrun")
     deploy = (project / ".github" / "workflows" / "deploy.yml").read_text()
     assert ("secrets.FLY_API_TOKEN" in deploy) == (platform == "fly")
+    # Cloud Run: Workload Identity Federation, never a service account key.
+    assert ("vars.GCP_WORKLOAD_IDENTITY_PROVIDER" in deploy) == (platform == "cloudrun")
+    assert "credentials_json" not in deploy + action
     assert ("secrets.KUBE_CONFIG" in deploy) == (platform == "kubernetes")
     assert ("secrets.SSH_PRIVATE_KEY" in deploy) == (platform == "compose")
 
@@ -657,10 +670,19 @@ def test_gitlab_runs_checks_build_staging_smoke_production(
 def test_gitlab_build_pushes_one_multi_arch_image_per_commit(
     gitlab_project: tuple[dict[str, str], Path],
 ) -> None:
-    _, project = gitlab_project
+    answers, project = gitlab_project
     pipeline = load(project / ".gitlab-ci.yml")
-    assert pipeline["variables"]["IMAGE_TAGGED"] == "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"
-    build = " ".join(gitlab_jobs(pipeline)["build"]["script"])
+    build_job = gitlab_jobs(pipeline)["build"]
+    if answers["platform"] == "cloudrun":
+        # Cloud Run pulls from Artifact Registry; the push authenticates through
+        # Workload Identity Federation (the job's id_token), never a key.
+        image = load(project / ".copier-answers.yml")["image"]
+        assert pipeline["variables"]["IMAGE_TAGGED"] == f"{image}:$CI_COMMIT_SHA"
+        assert "GCP_ID_TOKEN" in build_job["id_tokens"]
+        assert any("scripts/gcp-access-token.sh | docker login" in s for s in build_job["script"])
+    else:
+        assert pipeline["variables"]["IMAGE_TAGGED"] == "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"
+    build = " ".join(build_job["script"])
     for flag in (
         "--platform linux/amd64,linux/arm64",
         "--sbom=true",
@@ -698,7 +720,7 @@ def test_gitlab_deploys_and_rolls_back_through_the_scripts(
     production = "\n".join(jobs["deploy-production"]["script"])
     assert 'scripts/deploy.sh --env production --image "$IMAGE_REF"' in production
     assert "scripts/rollback.sh --env production --to previous" in production
-    if answers["platform"] == "compose":
+    if answers["platform"] in ("compose", "cloudrun"):
         assert "deploy-preview" not in jobs
     else:
         preview = jobs["deploy-preview"]

@@ -59,6 +59,16 @@ BAD_ANSWERS = [
         id="compose-blue-green",
     ),
     pytest.param(
+        ["platform=cloudrun", "image=ghcr.io/acme/svc"],
+        ("image=ghcr.io/acme/svc", "Cloud Run pulls from Artifact Registry", "docker.pkg.dev"),
+        id="cloudrun-image-outside-artifact-registry",
+    ),
+    pytest.param(
+        ["platform=cloudrun", "gcp_region=moon"],
+        ("gcp_region=moon", "Google Cloud region such as us-central1"),
+        id="cloudrun-region",
+    ),
+    pytest.param(
         ["database=mysql"], ("database=mysql", "must be one of none, postgres"), id="database"
     ),
     pytest.param(

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import CheckConfigError
-from . import app, docs, image, kubernetes, pipeline, platforms, security
+from . import app, cloudrun, docs, image, kubernetes, pipeline, platforms, security
 from ._accept import EXCEPTIONS_FILE, apply, load
 from ._context import Context
 from ._model import Check, Finding, Result, Severity
@@ -18,7 +18,7 @@ from ._registry import CHECKS
 from ._repo import Repo
 from ._report import FORMATS, render
 
-del app, docs, image, kubernetes, pipeline, platforms, security  # imported to register
+del app, cloudrun, docs, image, kubernetes, pipeline, platforms, security  # imported to register
 
 __all__ = [
     "CHECKS",

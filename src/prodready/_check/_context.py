@@ -130,6 +130,15 @@ class Context:
         return [obj for obj in self.kinds(*WORKLOAD_KINDS) if pod_spec(obj) is not None]
 
     @functools.cached_property
+    def cloudrun_services(self) -> list[K8sObject]:
+        """Cloud Run services: Knative Services (the YAML `gcloud run services replace` applies)."""
+        return [
+            obj
+            for obj in self.kinds("Service")
+            if str(obj.doc.get("apiVersion", "")).startswith("serving.knative.dev/")
+        ]
+
+    @functools.cached_property
     def kustomize_images(self) -> dict[str, tuple[str, LineDict]]:
         """Kustomization `images` overrides by image name: (file, entry)."""
         images: dict[str, tuple[str, LineDict]] = {}
@@ -231,4 +240,6 @@ class Context:
             found.add("fly")
         if self.compose_services:
             found.add("compose")
+        if self.cloudrun_services:
+            found.add("cloudrun")
         return found

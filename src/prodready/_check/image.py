@@ -191,6 +191,7 @@ def healthcheck(ctx: Context) -> Iterator[Hit]:
     """Check that the image has a HEALTHCHECK, or the platform config probes it."""
     if (
         ctx.workloads
+        or ctx.cloudrun_services
         or any(_fly_checks(cfg) for _, cfg in ctx.fly_configs)
         or any(
             "healthcheck" in service

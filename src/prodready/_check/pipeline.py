@@ -23,7 +23,7 @@ _TESTS = re.compile(
 _DEPLOY = re.compile(
     r"\b(kubectl (apply|set image|rollout)|helm (upgrade|install)|kustomize build"
     r"|fly(ctl)? deploy|docker compose .*\bup\b|docker stack deploy|scripts/deploy\b"
-    r"|argocd app sync|kubectl argo rollouts)"
+    r"|argocd app sync|kubectl argo rollouts|gcloud run (deploy|services (replace|update-traffic)))"
 )
 _ROLLBACK = re.compile(r"roll-?back|roll back|rollout undo|rollouts (undo|abort)|helm rollback")
 _PRODUCTION = re.compile(r"^prod(uction)?\b", re.IGNORECASE)
