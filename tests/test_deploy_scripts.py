@@ -811,10 +811,14 @@ def test_kubernetes_deploys_by_digest_too(project: Any, tripwire: Path) -> None:
     assert config["data"]["APP_VERSION"] == "v1.2"
 
 
+# Compose and Cloud Run have no previews, so no preview repository to refuse.
+NO_PREVIEWS = ("compose", "cloudrun")
+
+
 @pytest.mark.parametrize(
     "combo",
-    [c for c in COMBOS if c["platform"] != "compose"],
-    ids=[i for c, i in zip(COMBOS, IDS, strict=True) if c["platform"] != "compose"],
+    [c for c in COMBOS if c["platform"] not in NO_PREVIEWS],
+    ids=[i for c, i in zip(COMBOS, IDS, strict=True) if c["platform"] not in NO_PREVIEWS],
 )
 def test_release_environments_refuse_preview_images(
     project: Any, tripwire: Path, combo: dict[str, Any]
