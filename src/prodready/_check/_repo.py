@@ -11,38 +11,11 @@ from typing import Any
 
 import yaml
 
+from .._detect._repo import SKIPPED_DIRS
 from ._yaml import load_all
 
 __all__ = ["SKIPPED_DIRS", "Repo"]
 
-# Dependencies, virtualenvs, build output, caches and VCS metadata: not the
-# team's code, and most of the files of a checked-out repository.
-SKIPPED_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "node_modules",
-        "bower_components",
-        "vendor",
-        ".venv",
-        "venv",
-        "__pycache__",
-        "site-packages",
-        ".tox",
-        ".nox",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        "dist",
-        "coverage",
-        "htmlcov",
-        ".next",
-        ".nuxt",
-        ".terraform",
-        "target",
-    }
-)
 # Larger files are generated or vendored: not worth reading.
 MAX_READ = 512 * 1024
 
