@@ -162,7 +162,12 @@ RECORDED: dict[str, dict[str, Any]] = {
     },
     "flask-pip-tools": {"framework": "flask", "package_manager": "pip-tools", "port": 5050},
     "starlette-uv": {"framework": "other", "package_manager": "uv", "port": 8001},
-    "koa-docker-ci": {"framework": "other", "package_manager": "yarn", "port_env": "HTTP_PORT"},
+    "koa-docker-ci": {
+        "framework": "koa",
+        "package_manager": "yarn",
+        "port_env": "HTTP_PORT",
+        "health_addin": False,
+    },
 }
 
 
@@ -581,7 +586,7 @@ def test_go_app_without_a_health_route_gets_the_add_in_inside_its_module(
     answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
     assert (answers["health_addin"], answers["health_path"]) == (True, "/health")
     # The printed wiring step is the documented one, and it names the app's module.
-    printed = result.out.split("Wire the health add-in into your router")[1].splitlines()[1:5]
+    printed = result.out.split("Wire the health add-in into the app")[1].splitlines()[1:5]
     doc = (repo / "docs/existing-app.md").read_text().split("```go\n")[1].split("\n```")[0]
     assert [line.strip() for line in printed] == doc.splitlines()
     assert doc.splitlines()[0] == 'import "gitlab.example.com/team/orders/internal/health"'

@@ -9,6 +9,7 @@ are protected from `--overwrite`.
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,7 @@ ANSWER_KEYS = {
 }
 # Frameworks the template has answers for; any other detected one is 'other'.
 _FRAMEWORKS = {
-    "node": {"express", "fastify"},
+    "node": {"express", "fastify", "koa", "hono"},
     "python": {"fastapi", "django", "flask"},
     "go": {"stdlib", "chi", "gin", "echo"},
 }
@@ -166,6 +167,9 @@ def fit_existing(
     if not ignore_detected:
         _refuse_contradictions(detection, detected, given, dst)
     answers = {**detected, **given}
+    if "health_addin_file" not in given and not answers.get("health_addin"):
+        # The add-in's path goes with the add-in: none when the answers leave it out.
+        answers.pop("health_addin_file", None)
     protected = [*_TEAM_OWNED]
     for key in _PROTECTED_KEYS:
         protected += [f.file for f in detection.findings.get(key, ()) if f.file]
@@ -188,8 +192,72 @@ def detected_answers(detection: Detection) -> dict[str, Any]:
     answers["env_vars"] = list(dict.fromkeys(env_vars))
     answers["ci_workflow"] = _ci_on_push(detection)
     # Where the app serves its own health route, manifests probe it and the add-in is left out.
-    answers["health_addin"] = language == "go" and detection.first("health_path") is None
+    addin_file = health_addin_file(detection, answers["framework"])
+    answers["health_addin"] = detection.first("health_path") is None and addin_file is not None
+    if addin_file:
+        answers["health_addin_file"] = addin_file
     return answers
+
+
+def health_addin_file(detection: Detection, framework: str) -> str | None:
+    """Where the health add-in goes in the app's layout ('' for Go: internal/health).
+
+    None when the framework has no add-in. Node: beside the code (src/ for
+    TypeScript, the start script's folder for JavaScript), as .ts, .mjs or .cjs
+    after the app's module system. Python: health_contract.py in the package that
+    holds the app object (the Django project's package). Named apart from the
+    template's own health modules (src/health.ts, app/health.py): an app laid out
+    like the template must not get both.
+    """
+    language = detection.language
+    if framework not in _FRAMEWORKS.get(language, set()) or framework == "other":
+        return None
+    if language == "go":
+        return ""
+    if language == "node":
+        path = _node_addin_file(detection)
+    else:
+        package = _python_package_dir(detection)
+        path = "" if package is None else f"{package}/health_contract.py".lstrip("/")
+    # A module of that name is the app's own: no add-in rather than a clash.
+    return path if path and not (detection.root / path).exists() else None
+
+
+def _node_addin_file(detection: Detection) -> str:
+    root = detection.root
+    if detection.value("typescript"):
+        folder = "src" if any((root / "src").glob("*.ts")) else ""
+        return f"{folder}/health-contract.ts".lstrip("/")
+    start = str(detection.value("start_command") or "")
+    script = next(
+        (word for word in start.split()[1:] if word.endswith((".js", ".mjs", ".cjs"))), ""
+    )
+    folder = script.rpartition("/")[0]
+    try:
+        manifest = json.loads((root / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    esm = script.endswith(".mjs") or (
+        isinstance(manifest, dict)
+        and manifest.get("type") == "module"
+        and not script.endswith(".cjs")
+    )
+    return f"{folder}/health-contract.{'mjs' if esm else 'cjs'}".lstrip("/")
+
+
+def _python_package_dir(detection: Detection) -> str | None:
+    """Return the folder of the package holding the app (src/pkg, pkg, '' for none), or None."""
+    layouts = [str(value) for value in detection.values("package_layout")]
+    django = next(
+        (value.split()[-1] for value in layouts if value.startswith("django project ")), None
+    )
+    module = str(detection.value("app_module") or "").partition(":")[0]
+    package = django or (module.split(".")[0] if "." in module else None)
+    folders = [value for value in layouts if not value.startswith("django project ")]
+    if package is None:
+        # A single-module app (main.py) gets the add-in beside it.
+        return folders[0] if folders else ("" if module else None)
+    return next((folder for folder in folders if folder.rpartition("/")[2] == package), package)
 
 
 def _ci_on_push(detection: Detection) -> str:
