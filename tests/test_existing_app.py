@@ -626,3 +626,111 @@ def test_update_keeps_fitting_the_app(capsys: pytest.CaptureFixture[str], tmp_pa
     assert {name: after[name] for name in CORPUS["go-chi-cmd"]} == {
         name: before[name] for name in CORPUS["go-chi-cmd"]
     }
+
+
+# --- GitLab CI fitted to the app, and included by the repository's own pipeline --
+
+OWN_GITLAB_CI = """\
+stages: [test]
+
+test:
+  stage: test
+  image: node:20
+  script:
+    - corepack enable
+    - pnpm install --frozen-lockfile
+    - pnpm test
+"""
+
+
+def _gitlab_jobs(pipeline: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The visible jobs, each with what it `extends` merged in."""
+    reserved = {"workflow", "stages", "variables", "default", "include"}
+
+    def resolved(job: dict[str, Any]) -> dict[str, Any]:
+        parent = job.get("extends")
+        return {**(resolved(pipeline[parent]) if parent else {}), **job}
+
+    return {
+        name: resolved(job)
+        for name, job in pipeline.items()
+        if name not in reserved and isinstance(job, dict) and not name.startswith(".")
+    }
+
+
+def test_a_repo_with_its_own_gitlab_pipeline_keeps_it_and_gets_deploy_jobs_to_include(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path
+) -> None:
+    files = {**CORPUS["express-pnpm"], ".gitlab-ci.yml": OWN_GITLAB_CI}
+    repo = build_tree(tmp_path / "notifier", files)
+    git_init_commit(repo)
+    result = new(capsys, template_src, repo)
+    assert result.code == 0, result.err
+    # Reported before anything is written, and recorded for update.
+    assert "  ci_workflow      .gitlab-ci.yml" in result.out.splitlines()
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+    assert (answers["ci"], answers["ci_workflow"]) == ("gitlab", ".gitlab-ci.yml")
+    assert (repo / ".gitlab-ci.yml").read_text() == OWN_GITLAB_CI
+    assert not (repo / ".github").exists()
+    ours = yaml.safe_load((repo / ".gitlab/prodready.gitlab-ci.yml").read_text())
+    # No second pipeline: no checks, no workflow rules, no stage list of its own.
+    assert not {"checks", "workflow", "stages"} & set(ours)
+    jobs = _gitlab_jobs(ours)
+    assert "deploy-staging" in jobs and "build" in jobs
+    # The repository's checks gate the deploy by stage order: nothing skips them with `needs`.
+    assert "needs" not in jobs["deploy-staging"]
+    # Included as docs/existing-app.md says, every job's stage exists.
+    doc = (repo / "docs/existing-app.md").read_text()
+    snippet = yaml.safe_load(doc.split("```yaml\n")[1].split("```")[0])
+    assert snippet["include"] == [{"local": ".gitlab/prodready.gitlab-ci.yml"}]
+    stages = ["test", *snippet["stages"]]
+    assert {job["stage"] for job in jobs.values()} <= set(stages)
+    check_jsonschema = require_tool("check-jsonschema")
+    ours_path = str(repo / ".gitlab/prodready.gitlab-ci.yml")
+    lint = subprocess.run(
+        [check_jsonschema, "--builtin-schema", "vendor.gitlab-ci", ours_path],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_a_repo_without_ci_gets_a_gitlab_pipeline_running_its_own_commands(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path
+) -> None:
+    repo = build_repo(tmp_path / "quotes", "fastapi-poetry")
+    result = new(capsys, template_src, repo, "--data", "ci=gitlab")
+    assert result.code == 0, result.err
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+    assert answers["ci_workflow"] == ""
+    pipeline = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
+    checks = pipeline["checks"]
+    assert checks["script"] == ["poetry install --no-interaction", "poetry run pytest"]
+    assert checks["before_script"] == ["pip install poetry==1.8.5"]
+    assert checks["cache"]["key"]["files"] == ["poetry.lock"]
+    # The app's own runtime: the image its Dockerfile builds on.
+    assert checks["image"] == parse_stages(repo / "Dockerfile")[0].base
+    assert not (repo / ".gitlab").exists()
+    check_jsonschema = require_tool("check-jsonschema")
+    lint = subprocess.run(
+        [check_jsonschema, "--builtin-schema", "vendor.gitlab-ci", str(repo / ".gitlab-ci.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_a_pnpm_repo_gitlab_checks_install_its_package_manager(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path
+) -> None:
+    repo = build_repo(tmp_path / "notifier", "express-pnpm")
+    assert new(capsys, template_src, repo, "--data", "ci=gitlab").code == 0
+    checks = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())["checks"]
+    assert checks["before_script"] == [
+        "npm install --global --force --no-audit --no-fund pnpm@9.15.0"
+    ]
+    assert checks["script"] == ["pnpm install --frozen-lockfile", "pnpm run test"]
+    assert checks["cache"]["key"]["files"] == ["pnpm-lock.yaml"]
+    assert checks["image"] == "node:20-alpine"

@@ -167,9 +167,13 @@ def fit_existing(
     if not ignore_detected:
         _refuse_contradictions(detection, detected, given, dst)
     answers = {**detected, **given}
-    if "health_addin_file" not in given and not answers.get("health_addin"):
-        # The add-in's path goes with the add-in: none when the answers leave it out.
-        answers.pop("health_addin_file", None)
+    if "ci_workflow" not in given and answers.get("ci", "github") != detected.get("ci", "github"):
+        answers["ci_workflow"] = own_ci(detection, answers.get("ci", "github"))
+    if answers.get("health_addin") and "health_addin_file" not in answers:
+        # The add-in asked for where the app serves its own health route: placed as detected.
+        addin_file = health_addin_file(detection, str(answers.get("framework")))
+        if addin_file:
+            answers["health_addin_file"] = addin_file
     protected = [*_TEAM_OWNED]
     for key in _PROTECTED_KEYS:
         protected += [f.file for f in detection.findings.get(key, ()) if f.file]
@@ -190,11 +194,17 @@ def detected_answers(detection: Detection) -> dict[str, Any]:
         answers.pop("port", None)
     env_vars = [name for name in detection.values("env_vars") if isinstance(name, str)]
     answers["env_vars"] = list(dict.fromkeys(env_vars))
-    answers["ci_workflow"] = _ci_on_push(detection)
+    workflows = [str(path) for path in detection.values("ci_workflows")]
+    # A repository on GitLab CI only gets its deploy jobs for GitLab.
+    if ".gitlab-ci.yml" in workflows and not any(
+        path.startswith(".github/workflows/") for path in workflows
+    ):
+        answers["ci"] = "gitlab"
+    answers["ci_workflow"] = own_ci(detection, answers.get("ci", "github"))
     # Where the app serves its own health route, manifests probe it and the add-in is left out.
     addin_file = health_addin_file(detection, answers["framework"])
     answers["health_addin"] = detection.first("health_path") is None and addin_file is not None
-    if addin_file:
+    if answers["health_addin"] and addin_file:
         answers["health_addin_file"] = addin_file
     return answers
 
@@ -260,12 +270,15 @@ def _python_package_dir(detection: Detection) -> str | None:
     return next((folder for folder in folders if folder.rpartition("/")[2] == package), package)
 
 
-def _ci_on_push(detection: Detection) -> str:
-    """Name the repo's GitHub Actions workflow that runs on pushes ('' for none).
+def own_ci(detection: Detection, ci: str) -> str:
+    """Name the repo's own CI for the rendered one to follow ('' for none).
 
-    deploy.yml chains onto it with `workflow_run`, which names workflows by
-    their `name:` (the file path when they have none).
+    GitHub: the workflow that runs on pushes; deploy.yml chains onto it with
+    `workflow_run`, which names workflows by their `name:` (the file path when
+    they have none). GitLab: '.gitlab-ci.yml', kept, to include the deploy jobs.
     """
+    if ci == "gitlab":
+        return ".gitlab-ci.yml" if ".gitlab-ci.yml" in detection.values("ci_workflows") else ""
     for path in detection.values("ci_workflows"):
         if not str(path).startswith(".github/workflows/"):
             continue
