@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -608,7 +609,7 @@ def test_update_keeps_fitting_the_app(capsys: pytest.CaptureFixture[str], tmp_pa
     git_commit_all(repo, "prodready v1")
     recorded = yaml.safe_load((repo / ".copier-answers.yml").read_text())
     # v2 of the template changes a deployment file.
-    dockerignore = template / "template/.dockerignore"
+    dockerignore = template / "template/.dockerignore.jinja"
     dockerignore.write_text("# v2\n" + dockerignore.read_text())
     git_commit_all(template, "v2", tag="v2")
     before = snapshot(repo)
@@ -734,3 +735,65 @@ def test_a_pnpm_repo_gitlab_checks_install_its_package_manager(
     assert checks["script"] == ["pnpm install --frozen-lockfile", "pnpm run test"]
     assert checks["cache"]["key"]["files"] == ["pnpm-lock.yaml"]
     assert checks["image"] == "node:20-alpine"
+
+
+# --- The build context: what the repository tracks, nothing it ignores ----------
+
+
+def _dockerignored(patterns: list[str], path: str) -> bool:
+    """Whether Docker leaves path out of the context (last match wins, parents count)."""
+
+    def regex(pattern: str) -> re.Pattern[str]:
+        out = ""
+        for part in re.split(r"(\*\*/|\*\*|\*|\?)", pattern.strip("/")):
+            out += {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}.get(
+                part, re.escape(part)
+            )
+        return re.compile(out)
+
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for line in patterns:
+        negate = line.startswith("!")
+        matcher = regex(line.removeprefix("!"))
+        if any(matcher.fullmatch(prefix) for prefix in prefixes):
+            ignored = not negate
+    return ignored
+
+
+def test_the_build_context_holds_what_the_repo_tracks_and_nothing_it_ignores(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path
+) -> None:
+    files = {
+        **CORPUS["django-split-requirements"],
+        ".gitignore": "*.sqlite3\n/media/\n__pycache__/\nlocal_settings.py\n",
+        "mysite/.gitignore": "/uploads/\n!keep.txt\n",
+        "scripts/collect.sh": "#!/bin/sh\npython manage.py collectstatic --noinput\n",
+        "README.md": "# mysite\n",
+    }
+    repo = build_tree(tmp_path / "mysite", files)
+    git_init_commit(repo)
+    assert new(capsys, template_src, repo).code == 0
+    # Files a developer has locally that git ignores.
+    build_tree(
+        repo,
+        {
+            "db.sqlite3": "",
+            "media/avatar.png": "",
+            "mysite/local_settings.py": "SECRET = 1\n",
+            "mysite/uploads/a.txt": "",
+            "polls/__pycache__/urls.cpython-39.pyc": "",
+        },
+    )
+    patterns = [
+        line
+        for line in (repo / ".dockerignore").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    ignored = git(repo, "ls-files", "--others", "--ignored", "--exclude-standard").split()
+    assert len(ignored) == 5
+    assert [name for name in ignored if not _dockerignored(patterns, name)] == []
+    # Every file the app tracks reaches the build (its scripts and README too).
+    tracked = git(repo, "ls-files").split()
+    assert [name for name in tracked if _dockerignored(patterns, name)] == []

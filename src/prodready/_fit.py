@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from ._detect import Detection, Finding, detect
+from ._detect._repo import Repo
 from .errors import AnswerError
 
 __all__ = ["ANSWER_KEYS", "Fit", "fit_existing"]
@@ -169,6 +170,7 @@ def fit_existing(
     answers = {**detected, **given}
     if "ci_workflow" not in given and answers.get("ci", "github") != detected.get("ci", "github"):
         answers["ci_workflow"] = own_ci(detection, answers.get("ci", "github"))
+    answers["git_ignored"] = git_ignored(detection.root)
     if answers.get("health_addin") and "health_addin_file" not in answers:
         # The add-in asked for where the app serves its own health route: placed as detected.
         addin_file = health_addin_file(detection, str(answers.get("framework")))
@@ -201,6 +203,7 @@ def detected_answers(detection: Detection) -> dict[str, Any]:
     ):
         answers["ci"] = "gitlab"
     answers["ci_workflow"] = own_ci(detection, answers.get("ci", "github"))
+    answers["git_ignored"] = git_ignored(detection.root)
     # Where the app serves its own health route, manifests probe it and the add-in is left out.
     addin_file = health_addin_file(detection, answers["framework"])
     answers["health_addin"] = detection.first("health_path") is None and addin_file is not None
@@ -268,6 +271,40 @@ def _python_package_dir(detection: Detection) -> str | None:
         # A single-module app (main.py) gets the add-in beside it.
         return folders[0] if folders else ("" if module else None)
     return next((folder for folder in folders if folder.rpartition("/")[2] == package), package)
+
+
+def git_ignored(root: Path) -> list[str]:
+    """Return what the repository's .gitignore files ignore, as .dockerignore patterns.
+
+    The image is built from what the repository tracks: a git-ignored file (a local
+    settings file, a database, build output) must not reach the build context.
+    gitignore matches a slash-less pattern at any depth below its file and anchors
+    the others to it; .dockerignore anchors everything to the context's root, so
+    the former become '<dir>/**/pattern'.
+    """
+    patterns: list[str] = []
+    for rel in Repo(root).files:
+        if rel != ".gitignore" and not rel.endswith("/.gitignore"):
+            continue
+        base = rel.removesuffix(".gitignore")
+        try:
+            text = (root / rel).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            negate = "!" if line.startswith("!") else ""
+            pattern = line.removeprefix("!").rstrip("/")
+            if not pattern:
+                continue
+            anchored = "/" in pattern
+            pattern = pattern.lstrip("/")
+            if not anchored and not pattern.startswith("**/"):
+                pattern = f"**/{pattern}"
+            patterns.append(f"{negate}{base}{pattern}")
+    return list(dict.fromkeys(patterns))
 
 
 def own_ci(detection: Detection, ci: str) -> str:
