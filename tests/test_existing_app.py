@@ -797,3 +797,40 @@ def test_the_build_context_holds_what_the_repo_tracks_and_nothing_it_ignores(
     # Every file the app tracks reaches the build (its scripts and README too).
     tracked = git(repo, "ls-files").split()
     assert [name for name in tracked if _dockerignored(patterns, name)] == []
+
+
+# --- Docs, runbooks, smoke test and probes quote the app's own route ------------
+
+
+@pytest.mark.parametrize(
+    ("platform", "strategy"), [("kubernetes", "canary"), ("fly", "rolling"), ("compose", "rolling")]
+)
+def test_nothing_rendered_names_a_health_path_the_app_does_not_serve(
+    capsys: pytest.CaptureFixture[str],
+    template_src: Path,
+    tmp_path: Path,
+    platform: str,
+    strategy: str,
+) -> None:
+    repo = build_repo(tmp_path / "catalog", "fastify-no-lockfile")  # serves /livez on 3100
+    data = ("--data", f"platform={platform}", "--data", f"strategy={strategy}")
+    assert new(capsys, template_src, repo, *data).code == 0
+    rendered = set(snapshot(repo)) - set(CORPUS["fastify-no-lockfile"])
+    # Alert rules filter the template's metrics by route; they name no probe target.
+    alerts = {"monitoring/alerts.yml", "deploy/k8s/monitoring/prometheusrule.yaml"}
+    wrong = sorted(
+        f"{name}:{number}"
+        for name in rendered - alerts
+        for number, line in enumerate((repo / name).read_text().splitlines(), 1)
+        if re.search(r"/health\b", line)
+    )
+    assert wrong == []
+    assert "`/livez`" in (repo / "docs/deployment.md").read_text()
+    assert "`/livez`" in (repo / "docs/runbooks/rollback.md").read_text()
+    if platform == "compose":
+        compose = yaml.safe_load((repo / "compose.yaml").read_text())
+        test = compose["services"]["app"]["healthcheck"]["test"]
+        assert test[:3] == ["CMD", "node", "-e"] and "http://127.0.0.1:3100/livez" in test[3]
+    if platform == "fly":
+        assert 'path = "/livez"' in (repo / "fly.toml").read_text()
+        assert "[metrics]" not in (repo / "fly.toml").read_text()
