@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,8 @@ from helpers import (
 )
 from prodready.cli import main
 from repo_corpus import CORPUS, build_repo
+from servers import free_port
+from service_runner import Service, get
 
 # Files that would make a second app, a second dependency manifest or lockfile,
 # or app tests: none may appear in an existing repo.
@@ -834,3 +838,73 @@ def test_nothing_rendered_names_a_health_path_the_app_does_not_serve(
     if platform == "fly":
         assert 'path = "/livez"' in (repo / "fly.toml").read_text()
         assert "[metrics]" not in (repo / "fly.toml").read_text()
+
+
+def _npm_install_once(before: Path, after: Path) -> None:
+    """Install the app's dependencies before the render and share them with the rendered copy.
+
+    The corpus lockfiles are headers only, so npm resolves from package.json.
+    """
+    npm = require_tool("npm")
+    code, out = _run(before, npm, "install", "--no-package-lock", "--no-audit", "--no-fund")
+    assert code == 0, out
+    (after / "node_modules").symlink_to(before / "node_modules")
+
+
+def _summary(out: str) -> list[str]:
+    """The lines a test runner sums up with (counts, not timings)."""
+    keep = re.compile(r"^\s*(Tests:|Test Suites:|\d+ passing|\d+ failing|# (tests|pass|fail))")
+    return [
+        re.sub(r"\(\d+m?s\)", "", line).strip() for line in out.splitlines() if keep.match(line)
+    ]
+
+
+def test_typescript_build_and_jest_are_unchanged(
+    rendered: dict[str, Rendered], tmp_path: Path
+) -> None:
+    before, after = _before_and_after(tmp_path, rendered, "express-ts-npm")
+    _npm_install_once(before, after)
+    npm = require_tool("npm")
+    for script in ("build", "test"):
+        outcomes = []
+        for repo in (before, after):
+            code, out = _run(repo, npm, "run", script)
+            assert code == 0, out
+            outcomes.append(_summary(out))
+        assert outcomes[0] == outcomes[1], script
+    assert (after / "dist/index.js").is_file()
+
+
+def test_mocha_tests_are_unchanged(rendered: dict[str, Rendered], tmp_path: Path) -> None:
+    before, after = _before_and_after(tmp_path, rendered, "koa-docker-ci")
+    _npm_install_once(before, after)
+    npm = require_tool("npm")
+    outcomes = []
+    for repo in (before, after):
+        code, out = _run(repo, npm, "test")
+        assert code == 0, out
+        outcomes.append(_summary(out))
+    assert outcomes[0] == outcomes[1] and outcomes[0]
+
+
+def test_an_app_without_build_or_tests_still_starts_and_serves_its_route(
+    rendered: dict[str, Rendered], tmp_path: Path
+) -> None:
+    node = require_tool("node")
+    before, after = _before_and_after(tmp_path, rendered, "fastify-no-lockfile")
+    _npm_install_once(before, after)
+    answers = rendered["fastify-no-lockfile"].answers
+    for repo in (before, after):
+        port = free_port()
+        service = Service(repo, "node", [node, "server.js"], {}, port)
+        service.start()
+        try:
+            deadline = time.monotonic() + 30
+            status = 0
+            while time.monotonic() < deadline and status != 200:
+                with contextlib.suppress(OSError):
+                    status = get(f"{service.base_url}{answers['health_path']}", timeout=1).status
+                time.sleep(0.2)
+            assert status == 200, service.output()
+        finally:
+            service.stop()
