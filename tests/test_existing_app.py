@@ -908,3 +908,20 @@ def test_an_app_without_build_or_tests_still_starts_and_serves_its_route(
             assert status == 200, service.output()
         finally:
             service.stop()
+
+
+@pytest.mark.parametrize(("kind", "name"), [("express-pnpm", "notifier"), ("go-chi-cmd", "orders")])
+def test_an_existing_apps_docs_pass_the_markdown_linter(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path, kind: str, name: str
+) -> None:
+    repo = build_repo(tmp_path / name, kind)
+    assert new(capsys, template_src, repo).code == 0
+    docs = sorted(str(path) for path in (repo / "docs").rglob("*.md"))
+    config = str(Path(__file__).parents[1] / ".pymarkdown.json")
+    lint = subprocess.run(
+        [sys.executable, "-m", "pymarkdown", "--config", config, "scan", *docs],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
