@@ -910,7 +910,10 @@ def test_an_app_without_build_or_tests_still_starts_and_serves_its_route(
             service.stop()
 
 
-@pytest.mark.parametrize(("kind", "name"), [("express-pnpm", "notifier"), ("go-chi-cmd", "orders")])
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [("express-pnpm", "notifier"), ("go-chi-cmd", "orders"), ("koa-docker-ci", "gateway")],
+)
 def test_an_existing_apps_docs_pass_the_markdown_linter(
     capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path, kind: str, name: str
 ) -> None:
