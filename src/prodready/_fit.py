@@ -170,7 +170,6 @@ def fit_existing(
     answers = {**detected, **given}
     if "ci_workflow" not in given and answers.get("ci", "github") != detected.get("ci", "github"):
         answers["ci_workflow"] = own_ci(detection, answers.get("ci", "github"))
-    answers["git_ignored"] = git_ignored(detection.root)
     if answers.get("health_addin") and "health_addin_file" not in answers:
         # The add-in asked for where the app serves its own health route: placed as detected.
         addin_file = health_addin_file(detection, str(answers.get("framework")))
