@@ -40,10 +40,16 @@ EXPRESS_TS_NPM = _dedent(
                 "dependencies": {"express": "^4.18.2", "dotenv": "^16.3.1", "pg": "^8.11.3"},
                 "devDependencies": {
                     "@types/express": "^4.17.21",
+                    "@types/jest": "^29.5.12",
+                    # Pinned, as the lockfile of a repo of its age pins it: today's
+                    # @types/node needs a newer TypeScript.
+                    "@types/node": "20.11.0",
+                    "@types/pg": "8.10.9",
                     "jest": "^29.7.0",
                     "ts-jest": "^29.1.1",
                     "typescript": "^4.1.6",
                 },
+                "jest": {"preset": "ts-jest", "testEnvironment": "node"},
             }
         ),
         "package-lock.json": _json(
@@ -57,7 +63,8 @@ EXPRESS_TS_NPM = _dedent(
                 "target": "es2019",
                 "module": "commonjs",
                 "strict": true,
-                "esModuleInterop": true
+                "esModuleInterop": true,
+                "skipLibCheck": true
               }
             }
             """,
@@ -495,6 +502,15 @@ KOA_WITH_DOCKER_AND_CI = _dedent(
                   - uses: actions/checkout@v4
                   - run: yarn install --frozen-lockfile
                   - run: yarn test
+            """,
+        "test/status.test.js": """
+            const assert = require('assert');
+
+            describe('gateway', () => {
+              it('has a start script', () => {
+                assert.strictEqual(require('../package.json').scripts.start, 'node src/server.js');
+              });
+            });
             """,
         "k8s/deployment.yaml": """
             apiVersion: apps/v1

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,8 @@ from helpers import (
 )
 from prodready.cli import main
 from repo_corpus import CORPUS, build_repo
+from servers import free_port
+from service_runner import Service, get
 
 # Files that would make a second app, a second dependency manifest or lockfile,
 # or app tests: none may appear in an existing repo.
@@ -162,7 +167,12 @@ RECORDED: dict[str, dict[str, Any]] = {
     },
     "flask-pip-tools": {"framework": "flask", "package_manager": "pip-tools", "port": 5050},
     "starlette-uv": {"framework": "other", "package_manager": "uv", "port": 8001},
-    "koa-docker-ci": {"framework": "other", "package_manager": "yarn", "port_env": "HTTP_PORT"},
+    "koa-docker-ci": {
+        "framework": "koa",
+        "package_manager": "yarn",
+        "port_env": "HTTP_PORT",
+        "health_addin": False,
+    },
 }
 
 
@@ -581,7 +591,7 @@ def test_go_app_without_a_health_route_gets_the_add_in_inside_its_module(
     answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
     assert (answers["health_addin"], answers["health_path"]) == (True, "/health")
     # The printed wiring step is the documented one, and it names the app's module.
-    printed = result.out.split("Wire the health add-in into your router")[1].splitlines()[1:5]
+    printed = result.out.split("Wire the health add-in into the app")[1].splitlines()[1:5]
     doc = (repo / "docs/existing-app.md").read_text().split("```go\n")[1].split("\n```")[0]
     assert [line.strip() for line in printed] == doc.splitlines()
     assert doc.splitlines()[0] == 'import "gitlab.example.com/team/orders/internal/health"'
@@ -603,7 +613,7 @@ def test_update_keeps_fitting_the_app(capsys: pytest.CaptureFixture[str], tmp_pa
     git_commit_all(repo, "prodready v1")
     recorded = yaml.safe_load((repo / ".copier-answers.yml").read_text())
     # v2 of the template changes a deployment file.
-    dockerignore = template / "template/.dockerignore"
+    dockerignore = template / "template/.dockerignore.jinja"
     dockerignore.write_text("# v2\n" + dockerignore.read_text())
     git_commit_all(template, "v2", tag="v2")
     before = snapshot(repo)
@@ -621,3 +631,300 @@ def test_update_keeps_fitting_the_app(capsys: pytest.CaptureFixture[str], tmp_pa
     assert {name: after[name] for name in CORPUS["go-chi-cmd"]} == {
         name: before[name] for name in CORPUS["go-chi-cmd"]
     }
+
+
+# --- GitLab CI fitted to the app, and included by the repository's own pipeline --
+
+OWN_GITLAB_CI = """\
+stages: [test]
+
+test:
+  stage: test
+  image: node:20
+  script:
+    - corepack enable
+    - pnpm install --frozen-lockfile
+    - pnpm test
+"""
+
+
+def _gitlab_jobs(pipeline: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The visible jobs, each with what it `extends` merged in."""
+    reserved = {"workflow", "stages", "variables", "default", "include"}
+
+    def resolved(job: dict[str, Any]) -> dict[str, Any]:
+        parent = job.get("extends")
+        return {**(resolved(pipeline[parent]) if parent else {}), **job}
+
+    return {
+        name: resolved(job)
+        for name, job in pipeline.items()
+        if name not in reserved and isinstance(job, dict) and not name.startswith(".")
+    }
+
+
+def test_a_repo_with_its_own_gitlab_pipeline_keeps_it_and_gets_deploy_jobs_to_include(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path
+) -> None:
+    files = {**CORPUS["express-pnpm"], ".gitlab-ci.yml": OWN_GITLAB_CI}
+    repo = build_tree(tmp_path / "notifier", files)
+    git_init_commit(repo)
+    result = new(capsys, template_src, repo)
+    assert result.code == 0, result.err
+    # Reported before anything is written, and recorded for update.
+    assert "  ci_workflow      .gitlab-ci.yml" in result.out.splitlines()
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+    assert (answers["ci"], answers["ci_workflow"]) == ("gitlab", ".gitlab-ci.yml")
+    assert (repo / ".gitlab-ci.yml").read_text() == OWN_GITLAB_CI
+    assert not (repo / ".github").exists()
+    ours = yaml.safe_load((repo / ".gitlab/prodready.gitlab-ci.yml").read_text())
+    # No second pipeline: no checks, no workflow rules, no stage list of its own.
+    assert not {"checks", "workflow", "stages"} & set(ours)
+    jobs = _gitlab_jobs(ours)
+    assert "deploy-staging" in jobs and "build" in jobs
+    # The repository's checks gate the deploy by stage order: nothing skips them with `needs`.
+    assert "needs" not in jobs["deploy-staging"]
+    # Included as docs/existing-app.md says, every job's stage exists.
+    doc = (repo / "docs/existing-app.md").read_text()
+    snippet = yaml.safe_load(doc.split("```yaml\n")[1].split("```")[0])
+    assert snippet["include"] == [{"local": ".gitlab/prodready.gitlab-ci.yml"}]
+    stages = ["test", *snippet["stages"]]
+    assert {job["stage"] for job in jobs.values()} <= set(stages)
+    check_jsonschema = require_tool("check-jsonschema")
+    ours_path = str(repo / ".gitlab/prodready.gitlab-ci.yml")
+    lint = subprocess.run(
+        [check_jsonschema, "--builtin-schema", "vendor.gitlab-ci", ours_path],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_a_repo_without_ci_gets_a_gitlab_pipeline_running_its_own_commands(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path
+) -> None:
+    repo = build_repo(tmp_path / "quotes", "fastapi-poetry")
+    result = new(capsys, template_src, repo, "--data", "ci=gitlab")
+    assert result.code == 0, result.err
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text())
+    assert answers["ci_workflow"] == ""
+    pipeline = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
+    checks = pipeline["checks"]
+    assert checks["script"] == ["poetry install --no-interaction", "poetry run pytest"]
+    assert checks["before_script"] == ["pip install poetry==1.8.5"]
+    assert checks["cache"]["key"]["files"] == ["poetry.lock"]
+    # The app's own runtime: the image its Dockerfile builds on.
+    assert checks["image"] == parse_stages(repo / "Dockerfile")[0].base
+    assert not (repo / ".gitlab").exists()
+    check_jsonschema = require_tool("check-jsonschema")
+    lint = subprocess.run(
+        [check_jsonschema, "--builtin-schema", "vendor.gitlab-ci", str(repo / ".gitlab-ci.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_a_pnpm_repo_gitlab_checks_install_its_package_manager(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path
+) -> None:
+    repo = build_repo(tmp_path / "notifier", "express-pnpm")
+    assert new(capsys, template_src, repo, "--data", "ci=gitlab").code == 0
+    checks = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())["checks"]
+    assert checks["before_script"] == [
+        "npm install --global --force --no-audit --no-fund pnpm@9.15.0"
+    ]
+    assert checks["script"] == ["pnpm install --frozen-lockfile", "pnpm run test"]
+    assert checks["cache"]["key"]["files"] == ["pnpm-lock.yaml"]
+    assert checks["image"] == "node:20-alpine"
+
+
+# --- The build context: what the repository tracks, nothing it ignores ----------
+
+
+def _dockerignored(patterns: list[str], path: str) -> bool:
+    """Whether Docker leaves path out of the context (last match wins, parents count)."""
+
+    def regex(pattern: str) -> re.Pattern[str]:
+        out = ""
+        for part in re.split(r"(\*\*/|\*\*|\*|\?)", pattern.strip("/")):
+            out += {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}.get(
+                part, re.escape(part)
+            )
+        return re.compile(out)
+
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for line in patterns:
+        negate = line.startswith("!")
+        matcher = regex(line.removeprefix("!"))
+        if any(matcher.fullmatch(prefix) for prefix in prefixes):
+            ignored = not negate
+    return ignored
+
+
+def test_the_build_context_holds_what_the_repo_tracks_and_nothing_it_ignores(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path
+) -> None:
+    files = {
+        **CORPUS["django-split-requirements"],
+        ".gitignore": "*.sqlite3\n/media/\n__pycache__/\nlocal_settings.py\n",
+        "mysite/.gitignore": "/uploads/\n!keep.txt\n",
+        "scripts/collect.sh": "#!/bin/sh\npython manage.py collectstatic --noinput\n",
+        "README.md": "# mysite\n",
+    }
+    repo = build_tree(tmp_path / "mysite", files)
+    git_init_commit(repo)
+    assert new(capsys, template_src, repo).code == 0
+    # Files a developer has locally that git ignores.
+    build_tree(
+        repo,
+        {
+            "db.sqlite3": "",
+            "media/avatar.png": "",
+            "mysite/local_settings.py": "SECRET = 1\n",
+            "mysite/uploads/a.txt": "",
+            "polls/__pycache__/urls.cpython-39.pyc": "",
+        },
+    )
+    patterns = [
+        line
+        for line in (repo / ".dockerignore").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    ignored = git(repo, "ls-files", "--others", "--ignored", "--exclude-standard").split()
+    assert len(ignored) == 5
+    assert [name for name in ignored if not _dockerignored(patterns, name)] == []
+    # Every file the app tracks reaches the build (its scripts and README too).
+    tracked = git(repo, "ls-files").split()
+    assert [name for name in tracked if _dockerignored(patterns, name)] == []
+
+
+# --- Docs, runbooks, smoke test and probes quote the app's own route ------------
+
+
+@pytest.mark.parametrize(
+    ("platform", "strategy"), [("kubernetes", "canary"), ("fly", "rolling"), ("compose", "rolling")]
+)
+def test_nothing_rendered_names_a_health_path_the_app_does_not_serve(
+    capsys: pytest.CaptureFixture[str],
+    template_src: Path,
+    tmp_path: Path,
+    platform: str,
+    strategy: str,
+) -> None:
+    repo = build_repo(tmp_path / "catalog", "fastify-no-lockfile")  # serves /livez on 3100
+    data = ("--data", f"platform={platform}", "--data", f"strategy={strategy}")
+    assert new(capsys, template_src, repo, *data).code == 0
+    rendered = set(snapshot(repo)) - set(CORPUS["fastify-no-lockfile"])
+    # Alert rules filter the template's metrics by route; they name no probe target.
+    alerts = {"monitoring/alerts.yml", "deploy/k8s/monitoring/prometheusrule.yaml"}
+    wrong = sorted(
+        f"{name}:{number}"
+        for name in rendered - alerts
+        for number, line in enumerate((repo / name).read_text().splitlines(), 1)
+        if re.search(r"/health\b", line)
+    )
+    assert wrong == []
+    assert "`/livez`" in (repo / "docs/deployment.md").read_text()
+    assert "`/livez`" in (repo / "docs/runbooks/rollback.md").read_text()
+    if platform == "compose":
+        compose = yaml.safe_load((repo / "compose.yaml").read_text())
+        test = compose["services"]["app"]["healthcheck"]["test"]
+        assert test[:3] == ["CMD", "node", "-e"] and "http://127.0.0.1:3100/livez" in test[3]
+    if platform == "fly":
+        assert 'path = "/livez"' in (repo / "fly.toml").read_text()
+        assert "[metrics]" not in (repo / "fly.toml").read_text()
+
+
+def _npm_install_once(before: Path, after: Path) -> None:
+    """Install the app's dependencies before the render and share them with the rendered copy.
+
+    The corpus lockfiles are headers only, so npm resolves from package.json.
+    """
+    npm = require_tool("npm")
+    code, out = _run(before, npm, "install", "--no-package-lock", "--no-audit", "--no-fund")
+    assert code == 0, out
+    (after / "node_modules").symlink_to(before / "node_modules")
+
+
+def _summary(out: str) -> list[str]:
+    """The lines a test runner sums up with (counts, not timings)."""
+    keep = re.compile(r"^\s*(Tests:|Test Suites:|\d+ passing|\d+ failing|# (tests|pass|fail))")
+    return [
+        re.sub(r"\(\d+m?s\)", "", line).strip() for line in out.splitlines() if keep.match(line)
+    ]
+
+
+def test_typescript_build_and_jest_are_unchanged(
+    rendered: dict[str, Rendered], tmp_path: Path
+) -> None:
+    before, after = _before_and_after(tmp_path, rendered, "express-ts-npm")
+    _npm_install_once(before, after)
+    npm = require_tool("npm")
+    for script in ("build", "test"):
+        outcomes = []
+        for repo in (before, after):
+            code, out = _run(repo, npm, "run", script)
+            assert code == 0, out
+            outcomes.append(_summary(out))
+        assert outcomes[0] == outcomes[1], script
+    assert (after / "dist/index.js").is_file()
+
+
+def test_mocha_tests_are_unchanged(rendered: dict[str, Rendered], tmp_path: Path) -> None:
+    before, after = _before_and_after(tmp_path, rendered, "koa-docker-ci")
+    _npm_install_once(before, after)
+    npm = require_tool("npm")
+    outcomes = []
+    for repo in (before, after):
+        code, out = _run(repo, npm, "test")
+        assert code == 0, out
+        outcomes.append(_summary(out))
+    assert outcomes[0] == outcomes[1] and outcomes[0]
+
+
+def test_an_app_without_build_or_tests_still_starts_and_serves_its_route(
+    rendered: dict[str, Rendered], tmp_path: Path
+) -> None:
+    node = require_tool("node")
+    before, after = _before_and_after(tmp_path, rendered, "fastify-no-lockfile")
+    _npm_install_once(before, after)
+    answers = rendered["fastify-no-lockfile"].answers
+    for repo in (before, after):
+        port = free_port()
+        service = Service(repo, "node", [node, "server.js"], {}, port)
+        service.start()
+        try:
+            deadline = time.monotonic() + 30
+            status = 0
+            while time.monotonic() < deadline and status != 200:
+                with contextlib.suppress(OSError):
+                    status = get(f"{service.base_url}{answers['health_path']}", timeout=1).status
+                time.sleep(0.2)
+            assert status == 200, service.output()
+        finally:
+            service.stop()
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [("express-pnpm", "notifier"), ("go-chi-cmd", "orders"), ("koa-docker-ci", "gateway")],
+)
+def test_an_existing_apps_docs_pass_the_markdown_linter(
+    capsys: pytest.CaptureFixture[str], template_src: Path, tmp_path: Path, kind: str, name: str
+) -> None:
+    repo = build_repo(tmp_path / name, kind)
+    assert new(capsys, template_src, repo).code == 0
+    docs = sorted(str(path) for path in (repo / "docs").rglob("*.md"))
+    config = str(Path(__file__).parents[1] / ".pymarkdown.json")
+    lint = subprocess.run(
+        [sys.executable, "-m", "pymarkdown", "--config", config, "scan", *docs],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -22,8 +22,10 @@ import render_snapshot
 TEMPLATE = REPO_ROOT / "template"
 SNAPSHOT = Path(__file__).parent / "snapshots" / "renders.json"
 JINJA = re.compile(r"\{\{|\{%|\{#")
-# The one path whose name comes from an answer (Copier's answers file setting).
-ANSWER_NAMED = {"{{_copier_conf.answers_file}}.jinja"}
+# The paths whose names come from an answer: Copier's answers file setting, and the
+# health add-in of an existing app, at the place its layout gives it (health_addin_file;
+# whether it is rendered at all is in the `_exclude` table).
+ANSWER_NAMED = {"{{_copier_conf.answers_file}}.jinja", "{{ health_addin_file }}.jinja"}
 
 
 def _settings() -> dict[str, Any]:
@@ -57,7 +59,9 @@ def _exclude_paths() -> list[str]:
     paths = []
     for entry in _settings()["_exclude"]:
         for line in re.sub(r"\{%.*?%\}", "\n", entry).splitlines():
-            paths.extend(word for word in line.split() if word.startswith("/"))
+            # A word may be an answer-named path: "/{{ health_addin_file }}".
+            words = re.findall(r"(?:\{\{[^}]*\}\}|\S)+", line)
+            paths.extend(word for word in words if word.startswith("/"))
     return paths
 
 

@@ -9,6 +9,7 @@ are protected from `--overwrite`.
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import yaml
 
 from ._detect import Detection, Finding, detect
+from ._detect._repo import Repo
 from .errors import AnswerError
 
 __all__ = ["ANSWER_KEYS", "Fit", "fit_existing"]
@@ -44,7 +46,7 @@ ANSWER_KEYS = {
 }
 # Frameworks the template has answers for; any other detected one is 'other'.
 _FRAMEWORKS = {
-    "node": {"express", "fastify"},
+    "node": {"express", "fastify", "koa", "hono"},
     "python": {"fastapi", "django", "flask"},
     "go": {"stdlib", "chi", "gin", "echo"},
 }
@@ -166,6 +168,13 @@ def fit_existing(
     if not ignore_detected:
         _refuse_contradictions(detection, detected, given, dst)
     answers = {**detected, **given}
+    if "ci_workflow" not in given and answers.get("ci", "github") != detected.get("ci", "github"):
+        answers["ci_workflow"] = own_ci(detection, answers.get("ci", "github"))
+    if answers.get("health_addin") and "health_addin_file" not in answers:
+        # The add-in asked for where the app serves its own health route: placed as detected.
+        addin_file = health_addin_file(detection, str(answers.get("framework")))
+        if addin_file:
+            answers["health_addin_file"] = addin_file
     protected = [*_TEAM_OWNED]
     for key in _PROTECTED_KEYS:
         protected += [f.file for f in detection.findings.get(key, ()) if f.file]
@@ -186,18 +195,126 @@ def detected_answers(detection: Detection) -> dict[str, Any]:
         answers.pop("port", None)
     env_vars = [name for name in detection.values("env_vars") if isinstance(name, str)]
     answers["env_vars"] = list(dict.fromkeys(env_vars))
-    answers["ci_workflow"] = _ci_on_push(detection)
+    workflows = [str(path) for path in detection.values("ci_workflows")]
+    # A repository on GitLab CI only gets its deploy jobs for GitLab.
+    if ".gitlab-ci.yml" in workflows and not any(
+        path.startswith(".github/workflows/") for path in workflows
+    ):
+        answers["ci"] = "gitlab"
+    answers["ci_workflow"] = own_ci(detection, answers.get("ci", "github"))
+    answers["git_ignored"] = git_ignored(detection.root)
     # Where the app serves its own health route, manifests probe it and the add-in is left out.
-    answers["health_addin"] = language == "go" and detection.first("health_path") is None
+    addin_file = health_addin_file(detection, answers["framework"])
+    answers["health_addin"] = detection.first("health_path") is None and addin_file is not None
+    if answers["health_addin"] and addin_file:
+        answers["health_addin_file"] = addin_file
     return answers
 
 
-def _ci_on_push(detection: Detection) -> str:
-    """Name the repo's GitHub Actions workflow that runs on pushes ('' for none).
+def health_addin_file(detection: Detection, framework: str) -> str | None:
+    """Where the health add-in goes in the app's layout ('' for Go: internal/health).
 
-    deploy.yml chains onto it with `workflow_run`, which names workflows by
-    their `name:` (the file path when they have none).
+    None when the framework has no add-in. Node: beside the code (src/ for
+    TypeScript, the start script's folder for JavaScript), as .ts, .mjs or .cjs
+    after the app's module system. Python: health_contract.py in the package that
+    holds the app object (the Django project's package). Named apart from the
+    template's own health modules (src/health.ts, app/health.py): an app laid out
+    like the template must not get both.
     """
+    language = detection.language
+    if framework not in _FRAMEWORKS.get(language, set()) or framework == "other":
+        return None
+    if language == "go":
+        return ""
+    if language == "node":
+        path = _node_addin_file(detection)
+    else:
+        package = _python_package_dir(detection)
+        path = "" if package is None else f"{package}/health_contract.py".lstrip("/")
+    # A module of that name is the app's own: no add-in rather than a clash.
+    return path if path and not (detection.root / path).exists() else None
+
+
+def _node_addin_file(detection: Detection) -> str:
+    root = detection.root
+    if detection.value("typescript"):
+        folder = "src" if any((root / "src").glob("*.ts")) else ""
+        return f"{folder}/health-contract.ts".lstrip("/")
+    start = str(detection.value("start_command") or "")
+    script = next(
+        (word for word in start.split()[1:] if word.endswith((".js", ".mjs", ".cjs"))), ""
+    )
+    folder = script.rpartition("/")[0]
+    try:
+        manifest = json.loads((root / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    esm = script.endswith(".mjs") or (
+        isinstance(manifest, dict)
+        and manifest.get("type") == "module"
+        and not script.endswith(".cjs")
+    )
+    return f"{folder}/health-contract.{'mjs' if esm else 'cjs'}".lstrip("/")
+
+
+def _python_package_dir(detection: Detection) -> str | None:
+    """Return the folder of the package holding the app (src/pkg, pkg, '' for none), or None."""
+    layouts = [str(value) for value in detection.values("package_layout")]
+    django = next(
+        (value.split()[-1] for value in layouts if value.startswith("django project ")), None
+    )
+    module = str(detection.value("app_module") or "").partition(":")[0]
+    package = django or (module.split(".")[0] if "." in module else None)
+    folders = [value for value in layouts if not value.startswith("django project ")]
+    if package is None:
+        # A single-module app (main.py) gets the add-in beside it.
+        return folders[0] if folders else ("" if module else None)
+    return next((folder for folder in folders if folder.rpartition("/")[2] == package), package)
+
+
+def git_ignored(root: Path) -> list[str]:
+    """Return what the repository's .gitignore files ignore, as .dockerignore patterns.
+
+    The image is built from what the repository tracks: a git-ignored file (a local
+    settings file, a database, build output) must not reach the build context.
+    gitignore matches a slash-less pattern at any depth below its file and anchors
+    the others to it; .dockerignore anchors everything to the context's root, so
+    the former become '<dir>/**/pattern'.
+    """
+    patterns: list[str] = []
+    for rel in Repo(root).files:
+        if rel != ".gitignore" and not rel.endswith("/.gitignore"):
+            continue
+        base = rel.removesuffix(".gitignore")
+        try:
+            text = (root / rel).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            negate = "!" if line.startswith("!") else ""
+            pattern = line.removeprefix("!").rstrip("/")
+            if not pattern:
+                continue
+            anchored = "/" in pattern
+            pattern = pattern.lstrip("/")
+            if not anchored and not pattern.startswith("**/"):
+                pattern = f"**/{pattern}"
+            patterns.append(f"{negate}{base}{pattern}")
+    return list(dict.fromkeys(patterns))
+
+
+def own_ci(detection: Detection, ci: str) -> str:
+    """Name the repo's own CI for the rendered one to follow ('' for none).
+
+    GitHub: the workflow that runs on pushes; deploy.yml chains onto it with
+    `workflow_run`, which names workflows by their `name:` (the file path when
+    they have none). GitLab: '.gitlab-ci.yml', kept, to include the deploy jobs.
+    """
+    if ci == "gitlab":
+        return ".gitlab-ci.yml" if ".gitlab-ci.yml" in detection.values("ci_workflows") else ""
     for path in detection.values("ci_workflows"):
         if not str(path).startswith(".github/workflows/"):
             continue

@@ -228,6 +228,8 @@ def _new_project(  # noqa: PLR0913
             protected=fit.is_protected if fit else None,
         )
         message = _render_message(worker.template.message_after_copy, worker.answers.combined)
+        if fit is not None and recorded.get("health_addin"):
+            message = _with_wiring(message, staged)
         if not pretend:
             raise_on_conflicts(plan, dst)
             _write(plan, staged, dst)
@@ -440,6 +442,26 @@ def _render_message(message: str, answers: Mapping[str, Any]) -> str:
         return SandboxedEnvironment().from_string(message).render(answers).strip()
     except JinjaTemplateError:
         return ""
+
+
+def _with_wiring(message: str, staged: Path) -> str:
+    """Return the message with the add-in's wiring lines under its "Wire" line.
+
+    The lines come from the rendered docs/existing-app.md, so its macro is their one source.
+    """
+    try:
+        doc = (staged / "docs/existing-app.md").read_text(encoding="utf-8")
+    except OSError:
+        return message
+    block = doc.partition("## The health add-in")[2].partition("```")[2].partition("\n")[2]
+    wiring = [f"  {line}" if line else "" for line in block.partition("```")[0].splitlines()]
+    lines = message.splitlines()
+    at = next(
+        (i for i, line in enumerate(lines) if line.startswith("Wire the health add-in")), None
+    )
+    if at is None:
+        return message
+    return "\n".join([*lines[: at + 1], *wiring, *lines[at + 1 :]])
 
 
 def _str_or_none(value: Any) -> str | None:
