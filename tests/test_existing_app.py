@@ -514,7 +514,11 @@ def test_deploy_follows_the_repos_own_ci_instead_of_adding_one(
     assert not any("uses" in job for job in deploy["jobs"].values())
     build = deploy["jobs"]["build"]
     assert "workflow_run.conclusion == 'success'" in build["if"]
-    assert build["outputs"]["image"].endswith(":${{ github.event.workflow_run.head_sha }}")
+    # The commit the repository's own CI checked, promoted by digest.
+    assert build["outputs"]["image"] == (
+        "${{ env.IMAGE }}:${{ github.event.workflow_run.head_sha }}"
+        "@${{ steps.build.outputs.digest }}"
+    )
 
 
 def test_a_repo_without_ci_gets_one_running_only_its_own_commands(
