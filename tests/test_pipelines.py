@@ -753,7 +753,9 @@ def test_gitlab_deploys_the_digest_the_build_reported(
     pipeline = load(project / ".gitlab-ci.yml")
     jobs = gitlab_jobs(pipeline)
     assert "IMAGE_REF" not in pipeline.get("variables", {}), "IMAGE_REF comes from the build"
-    builds = ["build"] + (["build-preview"] if answers["platform"] != "compose" else [])
+    builds = ["build"] + (
+        ["build-preview"] if answers["platform"] not in ("compose", "cloudrun") else []
+    )
     for name in builds:
         build = jobs[name]
         script = "\n".join(build["script"])
@@ -780,6 +782,7 @@ def test_gitlab_deploy_image_has_every_tool_the_scripts_need(
         "kubernetes": {"kubectl", "bash", "curl", "jq"},  # alpine/k8s
         "fly": set(),  # plain alpine
         "compose": {"docker"},  # docker CLI image
+        "cloudrun": {"gcloud"},  # google/cloud-sdk alpine
     }[answers["platform"]]
     installed = set(image_tools)
     for line in deploy["before_script"]:

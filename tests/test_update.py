@@ -30,7 +30,7 @@ from history import rename_key
 
 USER_LINE = "# kept by the team: local scratch files\nscratch/\n"
 TEMPLATE_HEADER = "# template v2: new header line\n"
-DOCKERIGNORE = "template/.dockerignore"
+DOCKERIGNORE = "template/.dockerignore.jinja"
 
 
 @pytest.fixture

@@ -46,6 +46,11 @@ KINDS = ("image", "python", "node", "go")
 Runner = Callable[[list[str]], str]
 
 _SET = re.compile(r'{%-?\s*set\s+(\w+_image)\s*=\s*"([^"]+)"\s*-?%}')
+# An image tag built around a version variable (go_image = "golang:" ~ go_toolchain ~ ...).
+_SET_JOINED = re.compile(
+    r'{%-?\s*set\s+(\w+_image)\s*=\s*"([^"]*)"\s*~\s*(\w+)\s*~\s*"([^"]*)"\s*-?%}'
+)
+_SET_VERSION = re.compile(r'{%-?\s*set\s+(\w+)\s*=\s*"([^"]+)"\s*-?%}')
 _NODE_PIN = re.compile(r'^\s*"(?P<name>@?[\w.-]+(?:/[\w.-]+)?)":\s*"(?P<version>\d[^"]*)",?\s*$')
 _GO_REQUIRE = re.compile(r"^\s*(?:require\s+)?(?P<module>[\w.-]+\.[\w./-]+)\s+(?P<version>v\S+)")
 
@@ -86,7 +91,11 @@ def run(argv: list[str]) -> str:
 
 def image_pins(text: str) -> dict[str, str]:
     """Map each image name of versions.jinja to its reference."""
-    return dict(_SET.findall(text))
+    images = dict(_SET.findall(text))
+    values = dict(_SET_VERSION.findall(text))
+    for name, prefix, variable, suffix in _SET_JOINED.findall(text):
+        images[name] = prefix + values[variable] + suffix
+    return images
 
 
 def python_pins(text: str) -> dict[str, str]:
